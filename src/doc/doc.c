@@ -1,0 +1,617 @@
+/* doc: protocol tree -> JSON document. Hot path: no allocation once warmed up. */
+#include "doc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <epan/ftypes/ftypes.h>
+
+#include "../dissect/dissect.h"
+#include "../util/strset.h"
+#include "../util/timefmt.h"
+#include "json.h"
+#include "naming.h"
+#include "sections.h"
+
+#define MAX_DEPTH 200
+#define MAX_LAYERS 64
+
+/* What the builder remembers about a registered field or protocol, by its id. */
+struct field_cache {
+    char *key;          /* "\"ip.src\":" ready to copy; NULL until first seen */
+    uint32_t keylen;
+    uint8_t proto_known; /* kind/listed computed */
+    uint8_t kind;       /* enum layer_kind, for protocols */
+    uint8_t listed;     /* protocol named in protocols.list */
+};
+
+struct item {
+    field_info *fi;
+    int32_t next;  /* next item of the same field in this layer, or -1 */
+    int32_t count; /* on the first item of a field: how many */
+};
+
+struct layer {
+    proto_node *node;
+    int proto_id;
+    const char *name;
+    int attach_first; /* first index in d->attach, or -1 */
+};
+
+struct attach {
+    proto_node *node;
+    int next; /* next attachment of the same layer, or -1 */
+};
+
+struct doc {
+    size_t max_bytes;
+    struct naming *naming;
+    struct strset *listed;
+    int proto_frame;
+    int hf_frame_len, hf_frame_cap_len, hf_frame_protocols;
+
+    struct field_cache *fc; /* indexed by field id */
+    size_t fc_n;
+    uint32_t *stamp;        /* per field id: generation of the layer it was last seen in */
+    int32_t *head, *last;   /* per field id: first/last item index in that layer */
+    uint32_t gen;
+
+    struct item *items;
+    size_t items_n, items_cap;
+    int32_t *order;         /* first items, in order of first occurrence */
+    size_t order_n, order_cap;
+
+    struct layer layers[MAX_LAYERS];
+    struct layer_info info[MAX_LAYERS];
+    struct attach *attach;
+    size_t attach_n, attach_cap;
+
+    struct buf source_json; /* ,"capture":...,"file_name":... */
+    struct buf out;
+    struct buf tmp;
+    struct doc_stats stats;
+};
+
+static void add_registered(void *ctx, int id, const char *abbrev)
+{
+    struct doc *d = ctx;
+    naming_add(d->naming, abbrev);
+    if ((size_t)id >= d->fc_n)
+        d->fc_n = (size_t)id + 1;
+}
+
+static bool load_protocols_list(struct doc *d, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read the protocols list: %s", path, strerror(errno));
+        return false;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *s = line;
+        char *hash = strchr(s, '#');
+        if (hash)
+            *hash = '\0';
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t n = strcspn(s, " \t\r\n");
+        if (n)
+            strset_add(d->listed, s, n);
+    }
+    bool ok = !ferror(f);
+    fclose(f);
+    if (!ok)
+        snprintf(err, errlen, "%s: error reading the protocols list", path);
+    return ok;
+}
+
+static void ensure_field(struct doc *d, int id)
+{
+    if ((size_t)id < d->fc_n)
+        return;
+    /* A field registered after start-up (some dissectors add fields at run time). */
+    size_t n = d->fc_n, want = (size_t)id + 1024;
+    d->fc = xrealloc(d->fc, want * sizeof *d->fc);
+    d->stamp = xrealloc(d->stamp, want * sizeof *d->stamp);
+    d->head = xrealloc(d->head, want * sizeof *d->head);
+    d->last = xrealloc(d->last, want * sizeof *d->last);
+    memset(d->fc + n, 0, (want - n) * sizeof *d->fc);
+    memset(d->stamp + n, 0, (want - n) * sizeof *d->stamp);
+    d->fc_n = want;
+}
+
+struct doc *doc_new(const struct doc_config *cfg, char *err, size_t errlen)
+{
+    struct doc *d = xcalloc(1, sizeof *d);
+    d->max_bytes = cfg->max_bytes;
+    d->listed = strset_new();
+    if (!load_protocols_list(d, cfg->protocols_list, err, errlen)) {
+        doc_free(d);
+        return NULL;
+    }
+    d->naming = naming_new();
+    dis_for_each_field(add_registered, d);
+    d->fc = xcalloc(d->fc_n, sizeof *d->fc);
+    d->stamp = xcalloc(d->fc_n, sizeof *d->stamp);
+    d->head = xcalloc(d->fc_n, sizeof *d->head);
+    d->last = xcalloc(d->fc_n, sizeof *d->last);
+    d->proto_frame = dis_proto_id("frame");
+    d->hf_frame_len = dis_field_id("frame.len");
+    d->hf_frame_cap_len = dis_field_id("frame.cap_len");
+    d->hf_frame_protocols = dis_field_id("frame.protocols");
+    buf_init(&d->source_json, 256);
+    buf_init(&d->out, 64 * 1024);
+    buf_init(&d->tmp, 256);
+    return d;
+}
+
+void doc_free(struct doc *d)
+{
+    if (!d)
+        return;
+    naming_free(d->naming);
+    strset_free(d->listed);
+    for (size_t i = 0; i < d->fc_n && d->fc; i++)
+        free(d->fc[i].key);
+    free(d->fc);
+    free(d->stamp);
+    free(d->head);
+    free(d->last);
+    free(d->items);
+    free(d->order);
+    free(d->attach);
+    buf_fini(&d->source_json);
+    buf_fini(&d->out);
+    buf_fini(&d->tmp);
+    free(d);
+}
+
+const struct doc_stats *doc_stats(const struct doc *d) { return &d->stats; }
+
+void doc_set_source(struct doc *d, const struct doc_source *src)
+{
+    struct buf *b = &d->source_json;
+    buf_reset(b);
+    buf_adds(b, ",\"capture\":");
+    json_str(b, src->capture, strlen(src->capture), 0);
+    if (src->file_name) {
+        buf_adds(b, ",\"file_name\":");
+        json_str(b, src->file_name, strlen(src->file_name), 0);
+        buf_adds(b, ",\"file_date_utc\":\"");
+        tf_datetime(b, (int64_t)src->file_mtime);
+        buf_addc(b, '"');
+    }
+    if (src->interface) {
+        buf_adds(b, ",\"interface\":");
+        json_str(b, src->interface, strlen(src->interface), 0);
+    }
+}
+
+/* The cached "key": of a field, built on first use. */
+static void write_key(struct doc *d, const header_field_info *hf)
+{
+    struct field_cache *c = &d->fc[hf->id];
+    if (!c->key) {
+        buf_reset(&d->tmp);
+        naming_key(d->naming, hf->abbrev, &d->tmp);
+        struct buf k;
+        buf_init(&k, d->tmp.len + 8);
+        json_str(&k, d->tmp.p, d->tmp.len, 0);
+        buf_addc(&k, ':');
+        c->key = k.p;
+        c->keylen = (uint32_t)k.len;
+    }
+    buf_add(&d->out, c->key, c->keylen);
+}
+
+static void write_fallback(struct doc *d, fvalue_t *fv, const header_field_info *hf)
+{
+    char *s = fvalue_to_string_repr(NULL, fv, FTREPR_DISPLAY, hf->display);
+    if (!s) {
+        buf_add(&d->out, "null", 4);
+        return;
+    }
+    if (json_str(&d->out, s, strlen(s), d->max_bytes))
+        d->stats.cut_values++;
+    wmem_free(NULL, s);
+}
+
+static void write_hex_plain(struct buf *b, const uint8_t *p, size_t n)
+{
+    json_hex(b, p, n, 0);
+}
+
+static void write_value(struct doc *d, field_info *fi)
+{
+    const header_field_info *hf = fi->hfinfo;
+    fvalue_t *fv = &fi->value;
+    struct buf *b = &d->out;
+    switch (hf->type) {
+    case FT_NONE:
+    case FT_PROTOCOL:
+        buf_add(b, "true", 4);
+        break;
+    case FT_BOOLEAN:
+        if (fvalue_get_uinteger64(fv))
+            buf_add(b, "true", 4);
+        else
+            buf_add(b, "false", 5);
+        break;
+    case FT_CHAR: {
+        char c = (char)fvalue_get_uinteger(fv);
+        json_str(b, &c, 1, 0);
+        break;
+    }
+    case FT_UINT8:
+    case FT_UINT16:
+    case FT_UINT24:
+    case FT_UINT32:
+    case FT_FRAMENUM:
+    case FT_IPXNET:
+        json_u64(b, fvalue_get_uinteger(fv));
+        break;
+    case FT_UINT40:
+    case FT_UINT48:
+    case FT_UINT56:
+    case FT_UINT64:
+        json_u64(b, fvalue_get_uinteger64(fv));
+        break;
+    case FT_INT8:
+    case FT_INT16:
+    case FT_INT24:
+    case FT_INT32:
+        json_i64(b, fvalue_get_sinteger(fv));
+        break;
+    case FT_INT40:
+    case FT_INT48:
+    case FT_INT56:
+    case FT_INT64:
+        json_i64(b, fvalue_get_sinteger64(fv));
+        break;
+    case FT_FLOAT:
+        json_double(b, fvalue_get_floating(fv), 9);
+        break;
+    case FT_DOUBLE:
+        json_double(b, fvalue_get_floating(fv), 17);
+        break;
+    case FT_ABSOLUTE_TIME: {
+        const nstime_t *t = fvalue_get_time(fv);
+        buf_addc(b, '"');
+        tf_iso8601(b, (int64_t)t->secs, t->nsecs, 9);
+        buf_addc(b, '"');
+        break;
+    }
+    case FT_RELATIVE_TIME: {
+        const nstime_t *t = fvalue_get_time(fv);
+        json_seconds(b, (int64_t)t->secs, t->nsecs, 9);
+        break;
+    }
+    case FT_IPv4: {
+        uint32_t a = fv->value.ipv4.addr; /* host order */
+        char *o = buf_reserve(b, 18), *s = o;
+        *o++ = '"';
+        for (int i = 3; i >= 0; i--) {
+            unsigned v = (a >> (i * 8)) & 0xff;
+            if (v >= 100)
+                *o++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *o++ = (char)('0' + v / 10 % 10);
+            *o++ = (char)('0' + v % 10);
+            if (i)
+                *o++ = '.';
+        }
+        *o++ = '"';
+        b->len += (size_t)(o - s);
+        break;
+    }
+    case FT_IPv6: {
+        char s[INET6_ADDRSTRLEN];
+        if (!inet_ntop(AF_INET6, fv->value.ipv6.addr.bytes, s, sizeof s))
+            buf_add(b, "null", 4);
+        else
+            json_str(b, s, strlen(s), 0);
+        break;
+    }
+    case FT_EUI64: {
+        uint64_t v = fvalue_get_uinteger64(fv);
+        uint8_t p[8];
+        for (int i = 7; i >= 0; i--, v >>= 8)
+            p[i] = (uint8_t)v;
+        write_hex_plain(b, p, 8);
+        break;
+    }
+    case FT_ETHER:
+    case FT_FCWWN:
+        write_hex_plain(b, fv->value.bytes->data, fv->value.bytes->len);
+        break;
+    case FT_BYTES:
+    case FT_UINT_BYTES:
+        if (json_hex(b, fv->value.bytes ? fv->value.bytes->data : NULL,
+                     fv->value.bytes ? fv->value.bytes->len : 0, d->max_bytes))
+            d->stats.cut_values++;
+        break;
+    case FT_STRING:
+    case FT_STRINGZ:
+    case FT_UINT_STRING:
+    case FT_STRINGZPAD:
+    case FT_STRINGZTRUNC: {
+        const wmem_strbuf_t *sb = fv->value.strbuf;
+        const char *s = sb ? wmem_strbuf_get_str(sb) : "";
+        size_t n = sb ? wmem_strbuf_get_len(sb) : 0;
+        if (json_str(b, s, n, d->max_bytes))
+            d->stats.cut_values++;
+        break;
+    }
+    default: /* OIDs, GUIDs, AX.25, VINES, system IDs, IEEE 11073 floats: their text form */
+        write_fallback(d, fv, hf);
+        break;
+    }
+}
+
+static void add_item(struct doc *d, field_info *fi)
+{
+    int id = fi->hfinfo->id;
+    ensure_field(d, id);
+    if (d->items_n == d->items_cap) {
+        d->items_cap = d->items_cap ? d->items_cap * 2 : 512;
+        d->items = xrealloc(d->items, d->items_cap * sizeof *d->items);
+    }
+    int32_t idx = (int32_t)d->items_n++;
+    d->items[idx] = (struct item){ fi, -1, 1 };
+    if (d->stamp[id] == d->gen) {
+        d->items[d->last[id]].next = idx;
+        d->items[d->head[id]].count++;
+        d->last[id] = idx;
+        return;
+    }
+    d->stamp[id] = d->gen;
+    d->head[id] = d->last[id] = idx;
+    if (d->order_n == d->order_cap) {
+        d->order_cap = d->order_cap ? d->order_cap * 2 : 256;
+        d->order = xrealloc(d->order, d->order_cap * sizeof *d->order);
+    }
+    d->order[d->order_n++] = idx;
+}
+
+/* Collects the fields below node in tree order. Items without a value (text lines,
+ * FT_NONE and FT_PROTOCOL) are only containers, unless they have no children: then
+ * their presence is the information, written as true. */
+static void collect(struct doc *d, proto_node *node, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return;
+    for (proto_node *c = node->first_child; c; c = c->next) {
+        field_info *fi = PNODE_FINFO(c);
+        if (!fi || fi->hfinfo->id == hf_text_only) {
+            collect(d, c, depth + 1);
+            continue;
+        }
+        enum ftenum t = fi->hfinfo->type;
+        if ((t == FT_NONE || t == FT_PROTOCOL) && c->first_child) {
+            collect(d, c, depth + 1);
+            continue;
+        }
+        add_item(d, fi);
+        if (c->first_child)
+            collect(d, c, depth + 1);
+    }
+}
+
+static void write_layer(struct doc *d, size_t li)
+{
+    struct buf *b = &d->out;
+    struct layer *l = &d->layers[li];
+    buf_addc(b, '{');
+    bool first = true;
+    if (d->info[li].role == ROLE_OTHER) {
+        const char *env = li > 0 ? d->layers[li - 1].name : "frame";
+        buf_adds(b, "\"envelope\":");
+        json_str(b, env, strlen(env), 0);
+        first = false;
+    }
+    d->gen++;
+    if (d->gen == 0) { /* wrapped: forget all stamps */
+        memset(d->stamp, 0, d->fc_n * sizeof *d->stamp);
+        d->gen = 1;
+    }
+    d->items_n = d->order_n = 0;
+    collect(d, l->node, 0);
+    for (int a = l->attach_first; a >= 0; a = d->attach[a].next) {
+        proto_node *n = d->attach[a].node;
+        field_info *fi = PNODE_FINFO(n);
+        if (fi && fi->hfinfo->id != hf_text_only &&
+            !((fi->hfinfo->type == FT_NONE || fi->hfinfo->type == FT_PROTOCOL) && n->first_child))
+            add_item(d, fi);
+        collect(d, n, 1);
+    }
+    for (size_t o = 0; o < d->order_n; o++) {
+        struct item *it = &d->items[d->order[o]];
+        if (!first)
+            buf_addc(b, ',');
+        first = false;
+        write_key(d, it->fi->hfinfo);
+        if (it->count == 1) {
+            write_value(d, it->fi);
+            continue;
+        }
+        buf_addc(b, '[');
+        for (int32_t k = d->order[o]; k >= 0; k = d->items[k].next) {
+            if (k != d->order[o])
+                buf_addc(b, ',');
+            write_value(d, d->items[k].fi);
+        }
+        buf_addc(b, ']');
+    }
+    buf_addc(b, '}');
+}
+
+static const char *layer_key(struct doc *d, size_t i)
+{
+    const char *k = sections_role_key(d->info[i].role);
+    return k ? k : d->layers[i].name;
+}
+
+static void add_attach(struct doc *d, int layer, proto_node *node)
+{
+    if (d->attach_n == d->attach_cap) {
+        d->attach_cap = d->attach_cap ? d->attach_cap * 2 : 32;
+        d->attach = xrealloc(d->attach, d->attach_cap * sizeof *d->attach);
+    }
+    int idx = (int)d->attach_n++;
+    d->attach[idx] = (struct attach){ node, -1 };
+    int *p = &d->layers[layer].attach_first;
+    while (*p >= 0)
+        p = &d->attach[*p].next;
+    *p = idx;
+}
+
+static void proto_facts(struct doc *d, int proto_id, const char *name)
+{
+    ensure_field(d, proto_id);
+    struct field_cache *c = &d->fc[proto_id];
+    if (c->proto_known)
+        return;
+    c->kind = (uint8_t)sections_kind(name);
+    c->listed = strset_has(d->listed, name, strlen(name));
+    c->proto_known = 1;
+}
+
+const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec,
+                            uint32_t frame_number, struct doc_info *info)
+{
+    struct buf *b = &d->out;
+    buf_reset(b);
+    size_t nl = 0;
+    proto_node *frame = NULL;
+    d->attach_n = 0;
+
+    /* Top-level items: each protocol is a layer; anything else joins the latest layer
+     * of its own protocol, else the layer before it. */
+    for (proto_node *c = tree ? tree->first_child : NULL; c; c = c->next) {
+        field_info *fi = PNODE_FINFO(c);
+        if (!fi)
+            continue;
+        header_field_info *hf = fi->hfinfo;
+        if (hf->type == FT_PROTOCOL && hf->id == d->proto_frame && !frame && nl == 0) {
+            frame = c;
+            continue;
+        }
+        if (hf->type == FT_PROTOCOL && hf->id != hf_text_only) {
+            if (nl == MAX_LAYERS) { /* pathological nesting: keep the rest in the last layer */
+                add_attach(d, (int)nl - 1, c);
+                continue;
+            }
+            proto_facts(d, hf->id, hf->abbrev);
+            d->layers[nl] = (struct layer){ c, hf->id, hf->abbrev, -1 };
+            d->info[nl] = (struct layer_info){ hf->abbrev, d->fc[hf->id].kind,
+                                               d->fc[hf->id].listed, ROLE_OTHER };
+            nl++;
+            continue;
+        }
+        if (nl == 0)
+            continue; /* belongs to the frame, which is not a layer */
+        int target = (int)nl - 1;
+        for (int i = (int)nl - 1; i >= 0; i--)
+            if (d->layers[i].proto_id == hf->parent) {
+                target = i;
+                break;
+            }
+        add_attach(d, target, c);
+    }
+    int proto = sections_assign(d->info, nl);
+
+    /* Frame facts: lengths and the protocol stack, as Wireshark computed them. */
+    uint64_t len = 0, caplen = 0;
+    const char *protocols = NULL;
+    size_t protocols_len = 0;
+    if (rec->rec_type == REC_TYPE_PACKET) {
+        len = rec->rec_header.packet_header.len;
+        caplen = rec->rec_header.packet_header.caplen;
+    }
+    for (proto_node *c = frame ? frame->first_child : NULL; c; c = c->next) {
+        field_info *fi = PNODE_FINFO(c);
+        if (!fi)
+            continue;
+        int id = fi->hfinfo->id;
+        if (id == d->hf_frame_len)
+            len = fvalue_get_uinteger(&fi->value);
+        else if (id == d->hf_frame_cap_len)
+            caplen = fvalue_get_uinteger(&fi->value);
+        else if (id == d->hf_frame_protocols && fi->value.value.strbuf) {
+            protocols = wmem_strbuf_get_str(fi->value.value.strbuf);
+            protocols_len = wmem_strbuf_get_len(fi->value.value.strbuf);
+        }
+    }
+
+    int64_t secs = 0;
+    int32_t nsecs = 0;
+    if (rec->presence_flags & WTAP_HAS_TS) {
+        secs = (int64_t)rec->ts.secs;
+        nsecs = rec->ts.nsecs;
+    }
+    info->ts_sec = secs;
+    info->ts_nsec = nsecs;
+    info->frame_number = frame_number;
+
+    buf_adds(b, "{\"@timestamp\":\"");
+    tf_iso8601(b, secs, nsecs, rec->tsprec == WTAP_TSPREC_NSEC ? 9 : 6);
+    buf_adds(b, "\",\"sniff_timestamp\":");
+    json_seconds(b, secs, nsecs, 6);
+    buf_adds(b, ",\"sniff_date_utc\":\"");
+    tf_datetime(b, secs);
+    buf_addc(b, '"');
+    buf_add(b, d->source_json.p, d->source_json.len);
+    buf_adds(b, ",\"frame_number\":");
+    json_u64(b, frame_number);
+    buf_adds(b, ",\"length\":");
+    json_u64(b, len);
+    buf_adds(b, ",\"caplen\":");
+    json_u64(b, caplen);
+    if (protocols) {
+        buf_adds(b, ",\"protocols\":");
+        json_str(b, protocols, protocols_len, 0);
+    }
+    buf_adds(b, ",\"protocol\":");
+    const char *pname = proto >= 0 ? d->layers[proto].name : "frame";
+    json_str(b, pname, strlen(pname), 0);
+    buf_adds(b, ",\"layers\":{");
+
+    bool first = true;
+    for (size_t i = 0; i < nl; i++) {
+        const char *key = layer_key(d, i);
+        bool done = false;
+        for (size_t j = 0; j < i && !done; j++)
+            done = strcmp(layer_key(d, j), key) == 0;
+        if (done)
+            continue;
+        size_t same = 0;
+        for (size_t j = i; j < nl; j++)
+            same += strcmp(layer_key(d, j), key) == 0;
+        if (!first)
+            buf_addc(b, ',');
+        first = false;
+        json_str(b, key, strlen(key), 0);
+        buf_addc(b, ':');
+        if (same == 1) {
+            write_layer(d, i);
+            continue;
+        }
+        buf_addc(b, '[');
+        bool first_in = true;
+        for (size_t j = i; j < nl; j++) {
+            if (strcmp(layer_key(d, j), key) != 0)
+                continue;
+            if (!first_in)
+                buf_addc(b, ',');
+            first_in = false;
+            write_layer(d, j);
+        }
+        buf_addc(b, ']');
+    }
+    buf_adds(b, "}}");
+    return b;
+}

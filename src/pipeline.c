@@ -1,0 +1,49 @@
+/* pipeline: the per-packet loop. */
+#include "pipeline.h"
+
+#include "util/log.h"
+
+enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
+{
+    struct doc_source ds = {
+        .capture = src->live ? "pcap_live" : "pcap_file",
+        .file_name = src->live ? NULL : src->name,
+        .file_mtime = src->mtime,
+        .interface = src->live ? src->name : NULL,
+    };
+    doc_set_source(p->doc, &ds);
+    if (p->sink->ops->begin_source(p->sink, src->name) != 0) {
+        log_error("%s", p->sink->error);
+        return PIPE_FATAL;
+    }
+    dis_begin_session(p->dis, src->file_type_subtype);
+    p->stats.files++;
+
+    uint64_t n = 0;
+    struct cap_packet pkt;
+    enum cap_status st;
+    while (!*p->stop && (st = cap_next(src, &pkt)) == CAP_PACKET) {
+        uint32_t frame;
+        proto_tree *tree = dis_packet(p->dis, pkt.rec, pkt.data, &frame);
+        struct doc_info info;
+        const struct buf *doc = doc_build(p->doc, tree, pkt.rec, frame, &info);
+        int rc = p->sink->ops->write(p->sink, doc->p, doc->len, &info);
+        dis_end_packet(p->dis);
+        n++;
+        p->stats.packets++;
+        if (rc != 0) {
+            log_error("%s", p->sink->error);
+            return PIPE_FATAL;
+        }
+        p->stats.documents++;
+    }
+    if (*p->stop)
+        return PIPE_OK;
+    if (st == CAP_ERROR) {
+        log_warn("%s: %s, after %llu complete packet%s", src->name, src->error,
+                 (unsigned long long)n, n == 1 ? "" : "s");
+        p->stats.failed_files++;
+        return PIPE_INPUT;
+    }
+    return PIPE_OK;
+}

@@ -1,0 +1,45 @@
+/* sink: where documents go. A sink is opened once, written one document at a time,
+ * and closed; close delivers everything still pending. */
+#ifndef ESPCAP_SINK_H
+#define ESPCAP_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../doc/doc.h"
+
+struct sink_stats {
+    uint64_t written;   /* documents accepted and delivered */
+    uint64_t bytes;     /* bytes delivered */
+};
+
+struct sink;
+
+struct sink_ops {
+    const char *name;
+    /* A new capture source begins (a file, an interface); name identifies it. */
+    int (*begin_source)(struct sink *s, const char *name);
+    /* One document; doc[0..len) is JSON without a newline. 0 or -1 (fatal, see error). */
+    int (*write)(struct sink *s, const char *doc, size_t len, const struct doc_info *info);
+    /* Delivers what is buffered. 0 or -1. */
+    int (*flush)(struct sink *s);
+    /* Delivers everything still pending and waits for it to be confirmed. 0 or -1. */
+    int (*close)(struct sink *s);
+    void (*free)(struct sink *s);
+};
+
+struct sink {
+    const struct sink_ops *ops;
+    struct sink_stats stats;
+    char error[512];
+};
+
+static inline void sink_free(struct sink *s)
+{
+    if (s)
+        s->ops->free(s);
+}
+
+struct sink *sink_stdout_new(void);
+
+#endif
