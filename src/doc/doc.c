@@ -23,6 +23,8 @@
 struct field_cache {
     char *key;          /* "\"ip.src\":" ready to copy; NULL until first seen */
     uint32_t keylen;
+    int32_t canon;      /* the first field registered under the same name, + 1 (0: unknown):
+                         * fields are grouped by name, so one name is one key and one ref */
     uint8_t proto_known; /* kind/listed computed */
     uint8_t kind;       /* enum layer_kind, for protocols */
     uint8_t listed;     /* protocol named in protocols.list */
@@ -68,6 +70,9 @@ struct doc {
     struct layer_info info[MAX_LAYERS];
     struct attach *attach;
     size_t attach_n, attach_cap;
+
+    doc_field_ref *refs;    /* the fields of the current document */
+    size_t refs_n, refs_cap;
 
     struct buf source_json; /* ,"capture":...,"file_name":... */
     struct buf out;
@@ -164,6 +169,7 @@ void doc_free(struct doc *d)
     free(d->items);
     free(d->order);
     free(d->attach);
+    free(d->refs);
     buf_fini(&d->source_json);
     buf_fini(&d->out);
     buf_fini(&d->tmp);
@@ -352,9 +358,24 @@ static void write_value(struct doc *d, field_info *fi)
     }
 }
 
+/* Several registered fields may share a name (tcp.analysis.duplicate_ack); they are one
+ * key in the document, so they are grouped under the first of them. */
+static int canonical_id(struct doc *d, const header_field_info *hf)
+{
+    ensure_field(d, hf->id);
+    struct field_cache *c = &d->fc[hf->id];
+    if (!c->canon) {
+        const header_field_info *first = hf;
+        while (first->same_name_prev_id != -1)
+            first = proto_registrar_get_nth((guint)first->same_name_prev_id);
+        c->canon = first->id + 1;
+    }
+    return c->canon - 1;
+}
+
 static void add_item(struct doc *d, field_info *fi)
 {
-    int id = fi->hfinfo->id;
+    int id = canonical_id(d, fi->hfinfo);
     ensure_field(d, id);
     if (d->items_n == d->items_cap) {
         d->items_cap = d->items_cap ? d->items_cap * 2 : 512;
@@ -401,6 +422,20 @@ static void collect(struct doc *d, proto_node *node, int depth)
     }
 }
 
+#define REF_ENVELOPE 0xffffffffu
+#define REF_OTHER_BASE 16u
+
+static void add_ref(struct doc *d, size_t li, uint32_t field)
+{
+    uint32_t lk = d->info[li].role != ROLE_OTHER ? (uint32_t)d->info[li].role
+                                                 : REF_OTHER_BASE + (uint32_t)d->layers[li].proto_id;
+    if (d->refs_n == d->refs_cap) {
+        d->refs_cap = d->refs_cap ? d->refs_cap * 2 : 256;
+        d->refs = xrealloc(d->refs, d->refs_cap * sizeof *d->refs);
+    }
+    d->refs[d->refs_n++] = ((doc_field_ref)lk << 32) | field;
+}
+
 static void write_layer(struct doc *d, size_t li)
 {
     struct buf *b = &d->out;
@@ -412,6 +447,7 @@ static void write_layer(struct doc *d, size_t li)
         buf_adds(b, "\"envelope\":");
         json_str(b, env, strlen(env), 0);
         first = false;
+        add_ref(d, li, REF_ENVELOPE);
     }
     d->gen++;
     if (d->gen == 0) { /* wrapped: forget all stamps */
@@ -434,6 +470,7 @@ static void write_layer(struct doc *d, size_t li)
             buf_addc(b, ',');
         first = false;
         write_key(d, it->fi->hfinfo);
+        add_ref(d, li, (uint32_t)d->fc[it->fi->hfinfo->id].canon - 1);
         if (it->count == 1) {
             write_value(d, it->fi);
             continue;
@@ -485,6 +522,7 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
 {
     struct buf *b = &d->out;
     buf_reset(b);
+    d->refs_n = 0;
     size_t nl = 0;
     proto_node *frame = NULL;
     d->attach_n = 0;
@@ -613,5 +651,52 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
         buf_addc(b, ']');
     }
     buf_adds(b, "}}");
+    info->fields = d->refs;
+    info->n_fields = d->refs_n;
     return b;
+}
+
+static enum doc_class class_of(enum ftenum t)
+{
+    switch (t) {
+    case FT_NONE:
+    case FT_PROTOCOL:
+    case FT_BOOLEAN:
+        return DC_BOOL;
+    case FT_UINT8: case FT_UINT16: case FT_UINT24: case FT_UINT32: case FT_FRAMENUM:
+    case FT_IPXNET: case FT_INT8: case FT_INT16: case FT_INT24: case FT_INT32:
+    case FT_INT40: case FT_INT48: case FT_INT56: case FT_INT64:
+    case FT_UINT40: case FT_UINT48: case FT_UINT56:
+        return DC_LONG;
+    case FT_UINT64:
+        return DC_ULONG;
+    case FT_FLOAT: case FT_DOUBLE: case FT_RELATIVE_TIME:
+        return DC_DOUBLE;
+    case FT_ABSOLUTE_TIME:
+        return DC_DATE;
+    case FT_IPv4: case FT_IPv6:
+        return DC_IP;
+    case FT_BYTES: case FT_UINT_BYTES:
+        return DC_BYTES;
+    default:
+        return DC_KEYWORD;
+    }
+}
+
+enum doc_class doc_field_describe(struct doc *d, doc_field_ref ref, struct buf *path)
+{
+    uint32_t lk = (uint32_t)(ref >> 32), field = (uint32_t)ref;
+    buf_adds(path, "layers.");
+    if (lk < REF_OTHER_BASE)
+        buf_adds(path, sections_role_key((enum layer_role)lk));
+    else
+        buf_adds(path, proto_registrar_get_nth(lk - REF_OTHER_BASE)->abbrev);
+    buf_addc(path, '.');
+    if (field == REF_ENVELOPE) {
+        buf_adds(path, "envelope");
+        return DC_KEYWORD;
+    }
+    header_field_info *hf = proto_registrar_get_nth(field);
+    naming_key(d->naming, hf->abbrev, path);
+    return class_of(hf->type);
 }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# setup.sh: on Debian 12, install what espcap needs (Debian packages only), build it, and run
+# it on the project's generated sample capture. Safe to run again: installs only what is missing.
+#   scripts/setup.sh            install, build, show three documents of the sample
+#   scripts/setup.sh --no-run   install and build only (what .ci/run uses)
+set -eu
+cd "$(dirname "$0")/.."
+
+# Build: compiler, pkg-config, libwireshark, libpcap, libcurl, glib headers.
+# Tests: tshark/capinfos (the oracle), jq, pytest, Java 17 + Maven (the test OpenSearch node),
+# iproute2 and tcpreplay (live-capture tests and benchmarks).
+PKGS="build-essential pkg-config libwireshark-dev libglib2.0-dev libpcap-dev libcurl4-openssl-dev
+zlib1g-dev tshark jq curl openjdk-17-jdk-headless maven iproute2 tcpreplay python3"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ -n "$missing" ]; then
+    echo "setup: installing:$missing" >&2
+    $SUDO apt-get update -q
+    # tshark asks whether non-root users may capture; the default (no) is fine.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
+fi
+# pytest for whichever python3 is first on PATH.
+if ! python3 -c 'import pytest' 2>/dev/null; then
+    if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-pytest
+    else
+        python3 -m pip install -q pytest
+    fi
+fi
+
+make -j2
+build/capgen sample build/sample.pcap
+[ "${1:-}" = "--no-run" ] && exit 0
+echo "setup: espcap --file=build/sample.pcap (three of its documents):" >&2
+./espcap --file=build/sample.pcap | sed -n '12p;36p;49p' | jq .

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared fixtures for espcap's end-to-end tests.
+
+The binary under test is ./espcap at the repo root ($ESPCAP_BIN overrides).
+Captures come from ../shared/pcaps (never copied into the repo; tests that need
+them skip when it is absent) and from build/capgen (tests that need it skip
+until it is built).
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import espcap as E  # noqa: E402
+from helpers import tshark as T  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: long-running test (runs by default; deselect with -m 'not slow')")
+
+
+@pytest.fixture(scope="session")
+def repo_root():
+    return E.ROOT
+
+
+@pytest.fixture(scope="session")
+def espcap_bin():
+    path = E.espcap_path()
+    if not path.exists():
+        pytest.fail(f"espcap binary not found at {path} (run `make`, or set ESPCAP_BIN)",
+                    pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_pcaps():
+    if not E.SHARED_PCAPS.is_dir():
+        pytest.skip(f"shared captures not found at {E.SHARED_PCAPS} "
+                    "(../shared/pcaps relative to the repo root)")
+    return E.SHARED_PCAPS
+
+
+def _shared_file(shared, name):
+    p = shared / name
+    if not p.exists():
+        pytest.skip(f"{p} not found")
+    return p
+
+
+@pytest.fixture(scope="session")
+def http_pcap(shared_pcaps):
+    return _shared_file(shared_pcaps, "test_http.pcap")
+
+
+@pytest.fixture(scope="session")
+def dns_pcap(shared_pcaps):
+    return _shared_file(shared_pcaps, "test_dns.pcap")
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(shared_pcaps):
+    p = shared_pcaps / "corpus"
+    if not p.is_dir():
+        pytest.skip(f"{p} not found")
+    return p
+
+
+@pytest.fixture(scope="session")
+def need_tshark():
+    if not T.available() or shutil.which("capinfos") is None:
+        pytest.skip("tshark/capinfos not installed")
+
+
+@pytest.fixture(scope="session")
+def capgen_bin(repo_root):
+    path = repo_root / "build" / "capgen"
+    if not path.exists():
+        pytest.skip(f"{path} not built yet (run `make`)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_pcap(capgen_bin, tmp_path_factory):
+    """The generated sample capture (build/capgen sample), made once per session."""
+    out = tmp_path_factory.mktemp("sample") / "sample.pcap"
+    p = subprocess.run([str(capgen_bin), "sample", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"capgen sample failed ({p.returncode}): {p.stderr}"
+    assert out.exists() and out.stat().st_size > 24, "capgen sample wrote no capture"
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_capture(request, repo_root):
+    """A small valid capture: the generated sample, else test_dns.pcap."""
+    if (repo_root / "build" / "capgen").exists():
+        return request.getfixturevalue("sample_pcap")
+    return request.getfixturevalue("dns_pcap")
+
+
+@pytest.fixture(scope="session")
+def run_espcap(espcap_bin):
+    """run_espcap(*args, timeout=120, cwd=None, env=None) -> helpers.espcap.Result.
+
+    Result has .rc, .stdout (bytes), .lines, .docs (parsed, AssertionError on a
+    bad line), .stderr, .stderr_lines, .summary (dict), .warnings, .warnings_for(path).
+    """
+    def run(*args, **kw):
+        return E.run(list(args), binary=espcap_bin, **kw)
+    return run
+
+
+@pytest.fixture(scope="session")
+def espcap_cached(run_espcap):
+    """Like run_espcap, but each distinct argument list runs only once per session."""
+    cache = {}
+
+    def run(*args, timeout=300):
+        key = tuple(str(a) for a in args)
+        if key not in cache:
+            cache[key] = run_espcap(*args, timeout=timeout)
+        return cache[key]
+    return run
+
+
+@pytest.fixture(scope="session")
+def tshark_fields_cached(need_tshark):
+    """tshark_fields_cached(path, names) -> rows; tshark runs once per (path, names)."""
+    cache = {}
+
+    def get(path, names, display_filter=None):
+        key = (str(path), tuple(names), display_filter)
+        if key not in cache:
+            cache[key] = T.fields(path, names, display_filter=display_filter)
+        return cache[key]
+    return get
+
+
+@pytest.fixture(scope="session")
+def field_types(need_tshark):
+    """{field name: FT_* type} of every registered Wireshark field."""
+    return T.registered_fields()
+
+
+@pytest.fixture(scope="session")
+def protocols_list(repo_root):
+    """The protocol names in conf/protocols.list (skip if it does not exist yet)."""
+    p = repo_root / "conf" / "protocols.list"
+    if not p.exists():
+        pytest.skip(f"{p} not found")
+    names = []
+    for line in p.read_text().splitlines():
+        line = line.split("#", 1)[0]
+        names.extend(t for t in line.replace(",", " ").split() if t)
+    return names
