@@ -14,6 +14,7 @@
 #include "doc/doc.h"
 #include "pipeline.h"
 #include "sink/sink.h"
+#include "sink/sink_es.h"
 #include "util/log.h"
 
 #ifndef ESPCAP_VERSION
@@ -34,6 +35,9 @@ enum {
 enum opt_id {
     OPT_FILE, OPT_DIR, OPT_NIC, OPT_NODE, OPT_BPF, OPT_COUNT, OPT_CHUNK,
     OPT_LIST_INTERFACES, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_PROTOCOLS_LIST, OPT_MAX_BYTES,
+    OPT_CHUNK_BYTES, OPT_INDEX_PREFIX, OPT_USER, OPT_API_KEY, OPT_CACERT, OPT_INSECURE,
+    OPT_COMPRESS, OPT_REJECTED, OPT_IN_FLIGHT, OPT_FLUSH_INTERVAL, OPT_NODE_WAIT,
+    OPT_NO_PROMISC, OPT_RESET_EVERY, OPT_SPOOL_DIR, OPT_SPOOL_SIZE,
 };
 
 struct opt_def {
@@ -56,13 +60,30 @@ static const struct opt_def opt_defs[] = {
     { "version", OPT_VERSION, 0 },
     { "protocols-list", OPT_PROTOCOLS_LIST, 1 },
     { "max-bytes", OPT_MAX_BYTES, 1 },
+    { "chunk-bytes", OPT_CHUNK_BYTES, 1 },
+    { "index-prefix", OPT_INDEX_PREFIX, 1 },
+    { "user", OPT_USER, 1 },
+    { "api-key", OPT_API_KEY, 1 },
+    { "cacert", OPT_CACERT, 1 },
+    { "insecure", OPT_INSECURE, 0 },
+    { "compress", OPT_COMPRESS, 0 },
+    { "rejected", OPT_REJECTED, 1 },
+    { "in-flight", OPT_IN_FLIGHT, 1 },
+    { "flush-interval", OPT_FLUSH_INTERVAL, 1 },
+    { "node-wait", OPT_NODE_WAIT, 1 },
+    { "no-promiscuous", OPT_NO_PROMISC, 0 },
+    { "reset-every", OPT_RESET_EVERY, 1 },
+    { "spool-dir", OPT_SPOOL_DIR, 1 },
+    { "spool-size", OPT_SPOOL_SIZE, 1 },
 };
 #define N_OPTS (sizeof opt_defs / sizeof opt_defs[0])
 
 struct options {
     const char *file, *dir, *nic, *node, *bpf, *protocols_list;
-    unsigned long count, chunk, max_bytes;
-    int list_interfaces, help, version;
+    const char *index_prefix, *user, *api_key, *cacert, *rejected, *spool_dir;
+    unsigned long count, chunk, max_bytes, chunk_bytes, in_flight, reset_every, spool_size;
+    double flush_interval, node_wait;
+    int list_interfaces, help, version, insecure, compress, no_promisc;
 };
 
 static const char usage_text[] =
@@ -85,15 +106,37 @@ static const char usage_text[] =
     "  --list-interfaces      list the interfaces that can be captured on (also --list)\n"
     "\n"
     "Options:\n"
-    "  --node=HOST:PORT       index into Elasticsearch/OpenSearch (default: NDJSON on stdout)\n"
     "  --bpf=FILTER           capture filter for --nic, e.g. \"tcp port 80\"\n"
     "  --count=N              stop after N packets (--nic; 0 = until stopped)\n"
-    "  --chunk=N              documents per bulk request (--node; default 1000)\n"
+    "  --no-promiscuous       do not put the interface in promiscuous mode (--nic)\n"
+    "  --reset-every=N        start a new dissection session every N packets, keeping memory\n"
+    "                         bounded in long captures (--nic; default 500000; 0 = never)\n"
     "  --max-bytes=N          cut byte and string values longer than N bytes, marking the\n"
     "                         cut with \"...\" (default 256; 0 = never cut)\n"
     "  --protocols-list=PATH  the protocols.list that decides the \"protocol\" of a packet\n"
     "                         (default: beside the program, its conf/, or " ESPCAP_SYSCONFDIR "/)\n"
     "  --help, --version\n"
+    "\n"
+    "Indexing (see docs/indexing.md):\n"
+    "  --node=NODES           index into Elasticsearch/OpenSearch: HOST:PORT (http), a URL\n"
+    "                         (https://host:9200), or a comma-separated list of either\n"
+    "  --index-prefix=NAME    daily indices NAME-YYYY-MM-DD (default packets)\n"
+    "  --chunk=N              documents per bulk request (default 1000)\n"
+    "  --chunk-bytes=N        bytes per bulk request, at most (default 8388608)\n"
+    "  --in-flight=N          bulk requests under way at once (default 2)\n"
+    "  --flush-interval=SECS  longest a document waits for its request to fill (default 1)\n"
+    "  --compress             gzip request bodies\n"
+    "  --user=USER[:PASSWORD] basic auth (better: ESPCAP_USER and ESPCAP_PASSWORD)\n"
+    "  --api-key=KEY          API key auth (better: ESPCAP_API_KEY)\n"
+    "  --cacert=FILE          CA certificates to verify the node's TLS certificate\n"
+    "  --insecure             do not verify TLS certificates (warns)\n"
+    "  --rejected=FILE        where documents the node rejects for good go, as NDJSON\n"
+    "                         (default espcap-rejected.ndjson)\n"
+    "  --node-wait=SECS       how long to keep trying to reach a node at start (default 60)\n"
+    "  --spool-dir=DIR        live: where documents wait while the node is unreachable or\n"
+    "                         slower than the traffic (default espcap-spool)\n"
+    "  --spool-size=BYTES     live: the most the spool holds; past it documents are dropped,\n"
+    "                         counted and reported (default 1073741824)\n"
     "\n"
     "Options may be written --opt=value or --opt value, and abbreviated to any unambiguous\n"
     "prefix (--d=/captures).\n"
@@ -135,6 +178,17 @@ static int parse_number(const char *opt, const char *s, unsigned long *out)
     return 0;
 }
 
+static int parse_seconds(const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || v < 0 || v != v)
+        return usage_error("--%s: '%s' is not a number of seconds", opt, s);
+    *out = v;
+    return 0;
+}
+
 /* Exact names win; otherwise a prefix must name exactly one option. */
 static const struct opt_def *find_opt(const char *name, size_t len, int *ambiguous)
 {
@@ -157,6 +211,15 @@ static int parse_options(int argc, char **argv, struct options *o)
     const char *mode_opt = NULL;
     o->max_bytes = DOC_DEFAULT_MAX_BYTES;
     o->chunk = 1000;
+    o->chunk_bytes = 8u << 20;
+    o->in_flight = 2;
+    o->flush_interval = 1.0;
+    o->node_wait = 60.0;
+    o->index_prefix = "packets";
+    o->rejected = "espcap-rejected.ndjson";
+    o->reset_every = 500000;
+    o->spool_dir = "espcap-spool";
+    o->spool_size = 1ul << 30;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0)
@@ -210,6 +273,21 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_CHUNK: rc = parse_number(d->name, val, &o->chunk); break;
         case OPT_MAX_BYTES: rc = parse_number(d->name, val, &o->max_bytes); break;
         case OPT_PROTOCOLS_LIST: o->protocols_list = val; break;
+        case OPT_CHUNK_BYTES: rc = parse_number(d->name, val, &o->chunk_bytes); break;
+        case OPT_IN_FLIGHT: rc = parse_number(d->name, val, &o->in_flight); break;
+        case OPT_FLUSH_INTERVAL: rc = parse_seconds(d->name, val, &o->flush_interval); break;
+        case OPT_NODE_WAIT: rc = parse_seconds(d->name, val, &o->node_wait); break;
+        case OPT_INDEX_PREFIX: o->index_prefix = val; break;
+        case OPT_USER: o->user = val; break;
+        case OPT_API_KEY: o->api_key = val; break;
+        case OPT_CACERT: o->cacert = val; break;
+        case OPT_REJECTED: o->rejected = val; break;
+        case OPT_INSECURE: o->insecure = 1; break;
+        case OPT_COMPRESS: o->compress = 1; break;
+        case OPT_NO_PROMISC: o->no_promisc = 1; break;
+        case OPT_RESET_EVERY: rc = parse_number(d->name, val, &o->reset_every); break;
+        case OPT_SPOOL_DIR: o->spool_dir = val; break;
+        case OPT_SPOOL_SIZE: rc = parse_number(d->name, val, &o->spool_size); break;
         case OPT_LIST_INTERFACES:
         case OPT_LIST: o->list_interfaces = 1; break;
         case OPT_HELP: o->help = 1; break;
@@ -226,6 +304,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         return usage_error("no mode given: use --file, --dir or --nic");
     if (o->chunk == 0)
         return usage_error("--chunk: must be at least 1");
+    if (o->in_flight == 0 || o->in_flight > 16)
+        return usage_error("--in-flight: must be 1 to 16");
+    if (!*o->index_prefix || strpbrk(o->index_prefix, "\\/*?\"<>| ,#:") ||
+        o->index_prefix[0] == '_' || o->index_prefix[0] == '-')
+        return usage_error("--index-prefix: '%s' is not a valid index name", o->index_prefix);
+    for (const char *c = o->index_prefix; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            return usage_error("--index-prefix: '%s' must be lower case", o->index_prefix);
     if ((o->bpf || o->count) && !o->nic)
         return usage_error("--%s applies to live capture only (--nic)", o->bpf ? "bpf" : "count");
     return 0;
@@ -285,17 +371,25 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void report(const struct pipeline *p, const struct doc *doc, double elapsed)
+static void report(const struct pipeline *p, const struct doc *doc, bool indexing, double elapsed)
 {
     const struct run_stats *s = &p->stats;
+    const struct sink_stats *k = &p->sink->stats;
+    char extra[256] = "";
+    if (indexing)
+        snprintf(extra, sizeof extra, "indexed=%llu already_present=%llu retried=%llu "
+                 "rejected=%llu spooled=%llu replayed=%llu dropped=%llu ",
+                 (unsigned long long)k->written, (unsigned long long)k->already,
+                 (unsigned long long)k->retried, (unsigned long long)k->dead_lettered,
+                 (unsigned long long)k->spooled, (unsigned long long)k->replayed,
+                 (unsigned long long)k->dropped);
     fprintf(stderr,
             "espcap: summary: files=%llu failed_files=%llu packets=%llu documents=%llu "
-            "cut_values=%llu bytes=%llu elapsed=%.2fs rate=%.0f/s\n",
+            "elapsed=%.2fs rate=%.0f/s %scut_values=%llu bytes=%llu\n",
             (unsigned long long)s->files, (unsigned long long)s->failed_files,
-            (unsigned long long)s->packets, (unsigned long long)s->documents,
-            (unsigned long long)doc_stats(doc)->cut_values,
-            (unsigned long long)p->sink->stats.bytes, elapsed,
-            elapsed > 0 ? (double)s->packets / elapsed : 0.0);
+            (unsigned long long)s->packets, (unsigned long long)s->documents, elapsed,
+            elapsed > 0 ? (double)s->packets / elapsed : 0.0, extra,
+            (unsigned long long)doc_stats(doc)->cut_values, (unsigned long long)k->bytes);
 }
 
 /* Opens and runs one capture file; a file that fails is reported and counted. */
@@ -330,11 +424,17 @@ int main(int argc, char **argv)
                dis_wireshark_version());
         return EXIT_ALL_OK;
     }
-    if (o.nic || o.list_interfaces)
-        return usage_error("live capture (--nic, --list-interfaces) is not available in this "
-                           "version");
-    if (o.node)
-        return usage_error("indexing into a node (--node) is not available in this version");
+    if (o.list_interfaces) {
+        char lerr[512];
+        int n = cap_live_list(stdout, lerr, sizeof lerr);
+        if (n < 0) {
+            log_error("%s", lerr);
+            return EXIT_FATAL;
+        }
+        if (n == 0)
+            log_error("no interface can be captured on (not root, or no CAP_NET_RAW?)");
+        return n ? EXIT_ALL_OK : EXIT_FATAL;
+    }
 
     char plist[PATH_MAX + 32], looked[3 * PATH_MAX];
     if (!o.protocols_list) {
@@ -358,7 +458,39 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return EXIT_FATAL;
     }
-    struct sink *sink = sink_stdout_new();
+    struct sink *sink;
+    if (o.node) {
+        const char *env_user = getenv("ESPCAP_USER"), *env_key = getenv("ESPCAP_API_KEY");
+        struct sink_es_config ec = {
+            .es = {
+                .nodes = o.node,
+                .user = o.user ? o.user : env_user,
+                .password = o.user ? NULL : getenv("ESPCAP_PASSWORD"),
+                .api_key = o.api_key ? o.api_key : env_key,
+                .cacert = o.cacert,
+                .insecure = o.insecure,
+                .start_wait = o.node_wait,
+            },
+            .index_prefix = o.index_prefix,
+            .chunk = o.chunk,
+            .chunk_bytes = o.chunk_bytes,
+            .in_flight = o.in_flight,
+            .flush_interval = o.flush_interval,
+            .compress = o.compress,
+            .dead_letters = o.rejected,
+            .live = o.nic != NULL,
+            .spool_dir = o.spool_dir,
+            .spool_max = o.spool_size,
+        };
+        sink = sink_es_new(&ec, doc, err, sizeof err);
+        if (!sink) {
+            log_error("%s", err);
+            doc_free(doc);
+            return EXIT_FATAL;
+        }
+    } else {
+        sink = sink_stdout_new();
+    }
     struct dis *dis = dis_new();
     struct pipeline p = { .dis = dis, .doc = doc, .sink = sink, .stop = &stop_signal };
     install_signals();
@@ -368,7 +500,28 @@ int main(int argc, char **argv)
 
     int status = EXIT_ALL_OK;
     enum pipe_result r = PIPE_OK;
-    if (o.file) {
+    bool live = o.nic != NULL;
+    struct cap_live_stats ls = { 0, 0, 0 };
+    if (live) {
+        struct cap_live_config lc = { o.nic, o.bpf, o.count, !o.no_promisc, &stop_signal };
+        enum cap_open_error why;
+        struct cap_source *src = cap_live_open(&lc, err, sizeof err, &why);
+        if (!src) {
+            log_error("%s", err);
+            status = (why == CAP_OPEN_BAD_FILTER || why == CAP_OPEN_NO_DEVICE) ? EXIT_USAGE
+                                                                               : EXIT_FATAL;
+            r = PIPE_FATAL;
+        } else {
+            p.reset_every = o.reset_every;
+            log_info("capturing on %s%s%s%s", o.nic, o.bpf ? " with filter \"" : "",
+                     o.bpf ? o.bpf : "", o.bpf ? "\"" : "");
+            r = pipeline_run(&p, src);
+            if (r == PIPE_INPUT)
+                status = EXIT_PARTIAL;
+            cap_live_stats(src, &ls);
+            cap_close(src);
+        }
+    } else if (o.file) {
         r = run_file(&p, o.file);
         if (r == PIPE_INPUT)
             status = EXIT_PARTIAL;
@@ -376,7 +529,8 @@ int main(int argc, char **argv)
         char **paths;
         int n = cap_dir_list(o.dir, &paths, err, sizeof err);
         if (n < 0) {
-            log_error("%s: cannot read the directory: %s", o.dir, err);
+            log_warn("%s: cannot read the directory: %s", o.dir, err);
+            p.stats.failed_files++;
             status = EXIT_PARTIAL;
         } else {
             if (n == 0)
@@ -389,15 +543,24 @@ int main(int argc, char **argv)
             cap_dir_free(paths, n);
         }
     }
-    if (r == PIPE_FATAL)
+    if (r == PIPE_FATAL && status == EXIT_ALL_OK)
         status = EXIT_FATAL;
     if (sink->ops->close(sink) != 0) {
         log_error("%s", sink->error);
         status = EXIT_FATAL;
     }
-    report(&p, doc, now_seconds() - t0);
+    bool opened = !(live && r == PIPE_FATAL && p.stats.files == 0);
+    if (live && opened)
+        fprintf(stderr, "espcap: capture: interface=%s captured=%llu dropped_kernel=%llu "
+                "dropped_interface=%llu\n", o.nic, (unsigned long long)p.stats.packets,
+                (unsigned long long)ls.dropped_kernel, (unsigned long long)ls.dropped_interface);
+    if (opened)
+        report(&p, doc, o.node != NULL, now_seconds() - t0);
+    if ((sink->stats.dead_lettered || sink->stats.dropped) && status == EXIT_ALL_OK)
+        status = EXIT_PARTIAL;
     sink_free(sink);
-    if (stop_signal && status == EXIT_ALL_OK)
+    /* Ctrl-C is how a live capture normally ends; a file run cut short says so. */
+    if (stop_signal && status == EXIT_ALL_OK && !live)
         status = 128 + stop_signal;
     dis_free(dis);
     doc_free(doc);

@@ -19,14 +19,38 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
     dis_begin_session(p->dis, src->file_type_subtype);
     p->stats.files++;
 
-    uint64_t n = 0;
+    uint64_t n = 0, base = 0, in_session = 0;
     struct cap_packet pkt;
-    enum cap_status st;
-    while (!*p->stop && (st = cap_next(src, &pkt)) == CAP_PACKET) {
+    enum cap_status st = CAP_END;
+    for (;;) {
+        /* A file stops between packets; a live source hands on what it holds, then ends. */
+        if (*p->stop && !src->live)
+            break;
+        st = cap_next(src, &pkt);
+        if (st == CAP_IDLE) {
+            if (p->sink->ops->tick(p->sink) != 0) {
+                log_error("%s", p->sink->error);
+                return PIPE_FATAL;
+            }
+            continue;
+        }
+        if (st != CAP_PACKET)
+            break;
+        if (p->reset_every && in_session >= p->reset_every) {
+            /* Bounded memory in long captures: drop Wireshark's per-session state
+             * (conversations, reassembly), as tshark -M does; numbering goes on. */
+            dis_begin_session(p->dis, src->file_type_subtype);
+            base += in_session;
+            in_session = 0;
+        }
         uint32_t frame;
         proto_tree *tree = dis_packet(p->dis, pkt.rec, pkt.data, &frame);
+        frame += (uint32_t)base;
+        in_session++;
         struct doc_info info;
         const struct buf *doc = doc_build(p->doc, tree, pkt.rec, frame, &info);
+        info.source_id = src->id;
+        info.packet_hash = cap_packet_hash(pkt.rec, pkt.data);
         int rc = p->sink->ops->write(p->sink, doc->p, doc->len, &info);
         dis_end_packet(p->dis);
         n++;
@@ -36,9 +60,11 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
             return PIPE_FATAL;
         }
         p->stats.documents++;
+        if ((n & 255) == 0 && p->sink->ops->tick(p->sink) != 0) {
+            log_error("%s", p->sink->error);
+            return PIPE_FATAL;
+        }
     }
-    if (*p->stop)
-        return PIPE_OK;
     if (st == CAP_ERROR) {
         log_warn("%s: %s, after %llu complete packet%s", src->name, src->error,
                  (unsigned long long)n, n == 1 ? "" : "s");

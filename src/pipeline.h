@@ -23,6 +23,7 @@ struct pipeline {
     struct doc *doc;       /* borrowed */
     struct sink *sink;     /* borrowed */
     volatile sig_atomic_t *stop; /* set by a signal handler: stop reading */
+    uint64_t reset_every;  /* live: new dissection session every N packets; 0 = never */
     struct run_stats stats;
 };
 

@@ -14,6 +14,7 @@ struct cap_file {
     wtap_rec rec;
     Buffer data;
     char *path;
+    uint64_t counted; /* records read */
 };
 
 static void describe(char *out, size_t outlen, int err, const char *info)
@@ -62,6 +63,18 @@ static enum cap_status file_next(struct cap_source *src, struct cap_packet *pkt)
     if (wtap_read(f->wth, &f->rec, &f->data, &err, &info, &offset)) {
         pkt->rec = &f->rec;
         pkt->data = ws_buffer_start_ptr(&f->data);
+        if (!f->counted++) {
+            const wtap_rec *r = &f->rec;
+            const char *slash = strrchr(f->path, '/');
+            const char *base = slash ? slash + 1 : f->path;
+            uint64_t h = cap_hash(CAP_HASH_INIT, base, strlen(base) + 1);
+            int64_t ts[2] = { (int64_t)r->ts.secs, r->ts.nsecs };
+            h = cap_hash(h, ts, sizeof ts);
+            h = cap_hash(h, &r->rec_type, sizeof r->rec_type);
+            size_t n = r->rec_type == REC_TYPE_PACKET ? r->rec_header.packet_header.caplen : 0;
+            h = cap_hash(h, pkt->data, n < 65536 ? n : 65536);
+            src->id = h;
+        }
         return CAP_PACKET;
     }
     if (err == 0)
@@ -116,6 +129,41 @@ struct cap_source *cap_file_open(const char *path, char *err, size_t errlen)
     f->base.file_type_subtype = wtap_file_type_subtype(wth);
     f->base.mtime = st.st_mtime;
     return &f->base;
+}
+
+uint64_t cap_hash(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t cap_packet_hash(const wtap_rec *rec, const uint8_t *data)
+{
+    size_t n = rec->rec_type == REC_TYPE_PACKET ? rec->rec_header.packet_header.caplen : 0;
+    uint64_t h = mix((uint64_t)rec->ts.secs * 1000000007ull + (uint64_t)rec->ts.nsecs) ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, data + i, 8);
+        h = (h ^ mix(w)) * 0x9e3779b97f4a7c15ull;
+    }
+    uint64_t w = 0;
+    memcpy(&w, data + i, n - i);
+    return mix(h ^ mix(w ^ (uint64_t)(n - i)));
 }
 
 void cap_close(struct cap_source *src)

@@ -9,8 +9,14 @@
 #include "../doc/doc.h"
 
 struct sink_stats {
-    uint64_t written;   /* documents accepted and delivered */
-    uint64_t bytes;     /* bytes delivered */
+    uint64_t written;       /* documents delivered (indexed, or written out) */
+    uint64_t already;       /* documents the node already had (same _id): not doubled */
+    uint64_t retried;       /* document sends repeated after a retryable failure */
+    uint64_t dead_lettered; /* documents rejected for good, kept in the dead-letter file */
+    uint64_t spooled;       /* live: documents written to the spool */
+    uint64_t replayed;      /* live: documents read back from the spool and sent */
+    uint64_t dropped;       /* live: documents dropped because the spool was full */
+    uint64_t bytes;         /* bytes sent */
 };
 
 struct sink;
@@ -26,6 +32,8 @@ struct sink_ops {
     /* Delivers everything still pending and waits for it to be confirmed. 0 or -1. */
     int (*close)(struct sink *s);
     void (*free)(struct sink *s);
+    /* Called regularly, also when no packet comes: time-based flushing, retries. */
+    int (*tick)(struct sink *s);
 };
 
 struct sink {

@@ -63,7 +63,7 @@ static void free_sink(struct sink *s)
 }
 
 static const struct sink_ops stdout_ops = {
-    "stdout", begin_source, write_doc, flush_out, close_sink, free_sink,
+    "stdout", begin_source, write_doc, flush_out, close_sink, free_sink, flush_out,
 };
 
 struct sink *sink_stdout_new(void)
