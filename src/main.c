@@ -304,6 +304,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         return usage_error("no mode given: use --file, --dir or --nic");
     if (o->chunk == 0)
         return usage_error("--chunk: must be at least 1");
+    if (o->node) {
+        char nerr[256];
+        if (!es_nodes_check(o->node, nerr, sizeof nerr))
+            return usage_error("%s", nerr);
+    }
+    if (o->chunk_bytes < 1024)
+        return usage_error("--chunk-bytes: must be at least 1024");
     if (o->in_flight == 0 || o->in_flight > 16)
         return usage_error("--in-flight: must be 1 to 16");
     if (!*o->index_prefix || strpbrk(o->index_prefix, "\\/*?\"<>| ,#:") ||
@@ -349,6 +356,21 @@ static const char *find_protocols_list(char *path, size_t len, char *looked, siz
     return NULL;
 }
 
+/* Whether path can be appended to, without leaving an empty file behind. */
+static bool writable_file(const char *path, char *err, size_t errlen)
+{
+    bool existed = access(path, F_OK) == 0;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    fclose(f);
+    if (!existed)
+        unlink(path);
+    return true;
+}
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
@@ -385,11 +407,11 @@ static void report(const struct pipeline *p, const struct doc *doc, bool indexin
                  (unsigned long long)k->dropped);
     fprintf(stderr,
             "espcap: summary: files=%llu failed_files=%llu packets=%llu documents=%llu "
-            "elapsed=%.2fs rate=%.0f/s %scut_values=%llu bytes=%llu\n",
+            "%scut_values=%llu bytes=%llu elapsed=%.2fs rate=%.0f/s\n",
             (unsigned long long)s->files, (unsigned long long)s->failed_files,
-            (unsigned long long)s->packets, (unsigned long long)s->documents, elapsed,
-            elapsed > 0 ? (double)s->packets / elapsed : 0.0, extra,
-            (unsigned long long)doc_stats(doc)->cut_values, (unsigned long long)k->bytes);
+            (unsigned long long)s->packets, (unsigned long long)s->documents, extra,
+            (unsigned long long)doc_stats(doc)->cut_values, (unsigned long long)k->bytes,
+            elapsed, elapsed > 0 ? (double)s->packets / elapsed : 0.0);
 }
 
 /* Opens and runs one capture file; a file that fails is reported and counted. */
@@ -458,6 +480,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return EXIT_FATAL;
     }
+    install_signals();
     struct sink *sink;
     if (o.node) {
         const char *env_user = getenv("ESPCAP_USER"), *env_key = getenv("ESPCAP_API_KEY");
@@ -470,6 +493,7 @@ int main(int argc, char **argv)
                 .cacert = o.cacert,
                 .insecure = o.insecure,
                 .start_wait = o.node_wait,
+                .stop = &stop_signal,
             },
             .index_prefix = o.index_prefix,
             .chunk = o.chunk,
@@ -482,6 +506,11 @@ int main(int argc, char **argv)
             .spool_dir = o.spool_dir,
             .spool_max = o.spool_size,
         };
+        if (!writable_file(o.rejected, err, sizeof err)) {
+            log_error("--rejected: %s", err);
+            doc_free(doc);
+            return EXIT_USAGE;
+        }
         sink = sink_es_new(&ec, doc, err, sizeof err);
         if (!sink) {
             log_error("%s", err);
@@ -493,7 +522,6 @@ int main(int argc, char **argv)
     }
     struct dis *dis = dis_new();
     struct pipeline p = { .dis = dis, .doc = doc, .sink = sink, .stop = &stop_signal };
-    install_signals();
     /* libwireshark's start-up may ignore SIGPIPE; as a filter, stop quietly when the
      * reader of standard output goes away (espcap ... | head). */
     signal(SIGPIPE, SIG_DFL);
@@ -546,7 +574,8 @@ int main(int argc, char **argv)
     if (r == PIPE_FATAL && status == EXIT_ALL_OK)
         status = EXIT_FATAL;
     if (sink->ops->close(sink) != 0) {
-        log_error("%s", sink->error);
+        if (r != PIPE_FATAL) /* the pipeline already said it */
+            log_error("%s", sink->error);
         status = EXIT_FATAL;
     }
     bool opened = !(live && r == PIPE_FATAL && p.stats.files == 0);

@@ -36,6 +36,15 @@ static char *redact(const char *url)
     return s;
 }
 
+bool es_nodes_check(const char *nodes, char *err, size_t errlen)
+{
+    struct es_client c;
+    struct es_config cfg = { .nodes = nodes };
+    bool ok = es_client_init(&c, &cfg, err, errlen);
+    es_client_fini(&c);
+    return ok;
+}
+
 bool es_client_init(struct es_client *c, const struct es_config *cfg, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -275,6 +284,8 @@ bool es_client_connect(struct es_client *c)
             if (status != 200) {
                 snprintf(c->error, sizeof c->error, "%s: HTTP %ld on GET /", node->shown, status);
                 status = -1;
+            } else {
+                c->answered = k;
             }
         }
         if (status == 200 || give_up)
@@ -292,7 +303,12 @@ bool es_client_connect(struct es_client *c)
         if (now + wait > deadline)
             wait = deadline - now;
         log_warn("cannot reach %s; retrying in %.1f s", c->error, wait);
-        usleep((useconds_t)(wait * 1e6));
+        for (double w = 0; w < wait && !(c->cfg.stop && *c->cfg.stop); w += 0.1)
+            usleep(100000);
+        if (c->cfg.stop && *c->cfg.stop) {
+            snprintf(c->error, sizeof c->error, "stopped by a signal while waiting for a node");
+            break;
+        }
     }
     for (size_t i = 0; i < c->n_nodes; i++)
         es_client_node_ok(c, i);
@@ -308,7 +324,7 @@ bool es_client_connect(struct es_client *c)
     if (!ejson_get(resp.p, resp.len, "version.number", &v) ||
         !ejson_text(v, c->version, sizeof c->version)) {
         snprintf(c->error, sizeof c->error, "%s: GET / did not say which version it runs",
-                 c->nodes[0].shown);
+                 c->nodes[c->answered].shown);
         buf_fini(&resp);
         return false;
     }

@@ -4,6 +4,7 @@
 #define ESPCAP_ES_CLIENT_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -18,6 +19,7 @@ struct es_config {
     const char *cacert;       /* CA bundle for TLS verification, or NULL */
     bool insecure;            /* no TLS verification */
     double start_wait;        /* seconds to keep trying to reach a node at start-up */
+    volatile sig_atomic_t *stop; /* set by a signal: give up waiting at start-up */
 };
 
 enum es_engine { ENGINE_OPENSEARCH, ENGINE_ELASTICSEARCH };
@@ -41,8 +43,12 @@ struct es_client {
     bool composable_templates;  /* _index_template (else legacy _template) */
     bool unsigned_long;         /* the unsigned_long field type */
     CURL *sync;                 /* for plain requests */
+    size_t answered;            /* the node that answered GET / */
     char error[512];
 };
+
+/* Checks the syntax of a --node list; false with the reason (naming the node) in err. */
+bool es_nodes_check(const char *nodes, char *err, size_t errlen);
 
 /* Parses the node list. false with the reason in err (names the bad node). */
 bool es_client_init(struct es_client *c, const struct es_config *cfg, char *err, size_t errlen);

@@ -159,6 +159,41 @@ bool ejson_text(struct jspan v, char *out, size_t outlen)
     return true;
 }
 
+long ejson_members(const char *text, size_t len,
+                   void (*cb)(void *ctx, struct jspan key, struct jspan value), void *ctx)
+{
+    struct cur c = { text, text + len, 0 };
+    ws(&c);
+    if (c.p >= c.end || *c.p != '{')
+        return -1;
+    c.p++;
+    long n = 0;
+    for (;;) {
+        ws(&c);
+        if (c.p < c.end && *c.p == '}')
+            return n;
+        const char *ks = c.p;
+        if (!skip_string(&c))
+            return -1;
+        struct jspan key = { ks + 1, (size_t)(c.p - ks) - 2 };
+        ws(&c);
+        if (c.p >= c.end || *c.p != ':')
+            return -1;
+        c.p++;
+        ws(&c);
+        const char *vs = c.p;
+        if (!skip_value(&c))
+            return -1;
+        struct jspan val = { vs, (size_t)(c.p - vs) };
+        if (cb)
+            cb(ctx, key, val);
+        n++;
+        ws(&c);
+        if (c.p < c.end && *c.p == ',')
+            c.p++;
+    }
+}
+
 long ejson_bulk_items(const char *text, size_t len, bool *errors,
                       void (*cb)(void *ctx, long i, const struct bulk_item *it), void *ctx)
 {

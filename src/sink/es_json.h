@@ -18,6 +18,11 @@ bool ejson_get(const char *text, size_t len, const char *path, struct jspan *out
  * out. Returns false if the span is an object or array or does not fit. */
 bool ejson_text(struct jspan v, char *out, size_t outlen);
 
+/* Calls cb for each member of the object at text (key without quotes, value span).
+ * Returns the number of members, or -1 if text is not an object. */
+long ejson_members(const char *text, size_t len,
+                   void (*cb)(void *ctx, struct jspan key, struct jspan value), void *ctx);
+
 /* One item of a _bulk response. */
 struct bulk_item {
     int status;        /* HTTP status of the item; 0 if missing */

@@ -159,9 +159,22 @@ static const char *mapping_for(struct sink_es *s, enum doc_class c)
     }
 }
 
-static void template_body(struct sink_es *s, struct buf *b, bool composable)
+/* The mappings of the top-level fields: in the template, and put into a daily index that
+ * existed before the template did. */
+static void base_properties(struct buf *b)
 {
     const char *datefmt = "{\"type\":\"date\",\"format\":\"yyyy-MM-dd HH:mm:ss\"}";
+    buf_adds(b, "{\"@timestamp\":{\"type\":\"date\"},\"sniff_timestamp\":{\"type\":\"double\"},");
+    buf_printf(b, "\"sniff_date_utc\":%s,\"file_date_utc\":%s,", datefmt, datefmt);
+    buf_adds(b, "\"capture\":{\"type\":\"keyword\"},\"file_name\":{\"type\":\"keyword\"},"
+                "\"interface\":{\"type\":\"keyword\"},\"frame_number\":{\"type\":\"long\"},"
+                "\"length\":{\"type\":\"long\"},\"caplen\":{\"type\":\"long\"},"
+                "\"protocols\":{\"type\":\"keyword\"},\"protocol\":{\"type\":\"keyword\"},"
+                "\"layers\":{\"type\":\"object\"}}");
+}
+
+static void template_body(struct sink_es *s, struct buf *b, bool composable)
+{
     buf_printf(b, "{\"index_patterns\":[\"%s-*\"],", s->cfg.index_prefix);
     buf_adds(b, composable ? "\"priority\":200,\"template\":{" : "\"order\":200,");
     buf_adds(b, "\"settings\":{\"index.mapping.total_fields.limit\":100000,"
@@ -169,14 +182,9 @@ static void template_body(struct sink_es *s, struct buf *b, bool composable)
     buf_adds(b, "\"mappings\":{\"date_detection\":false,\"numeric_detection\":false,"
                 "\"dynamic_templates\":[{\"strings_as_keywords\":{\"match_mapping_type\":"
                 "\"string\",\"mapping\":{\"type\":\"keyword\",\"ignore_above\":1024}}}],"
-                "\"properties\":{");
-    buf_adds(b, "\"@timestamp\":{\"type\":\"date\"},\"sniff_timestamp\":{\"type\":\"double\"},");
-    buf_printf(b, "\"sniff_date_utc\":%s,\"file_date_utc\":%s,", datefmt, datefmt);
-    buf_adds(b, "\"capture\":{\"type\":\"keyword\"},\"file_name\":{\"type\":\"keyword\"},"
-                "\"interface\":{\"type\":\"keyword\"},\"frame_number\":{\"type\":\"long\"},"
-                "\"length\":{\"type\":\"long\"},\"caplen\":{\"type\":\"long\"},"
-                "\"protocols\":{\"type\":\"keyword\"},\"protocol\":{\"type\":\"keyword\"},"
-                "\"layers\":{\"type\":\"object\"}}}");
+                "\"properties\":");
+    base_properties(b);
+    buf_addc(b, '}');
     if (composable)
         buf_addc(b, '}');
     buf_addc(b, '}');
@@ -199,6 +207,9 @@ static bool install_template(struct sink_es *s)
     return true;
 }
 
+static bool put_mapping(struct sink_es *s, const char *index, const char *body, size_t len,
+                        bool create);
+
 /* Creates a daily index (from the template) unless it exists. false: the node could not
  * be asked (live mode tries once). */
 static bool create_index(struct sink_es *s, const char *name)
@@ -208,24 +219,93 @@ static bool create_index(struct sink_es *s, const char *name)
     long st = es_request(&s->client, "PUT", buf_cstr(&s->path), "{}", 2, &s->resp, s->tries);
     if (st < 0)
         return false;
-    if (st != 200 && !(st == 400 && strstr(s->resp.p, "resource_already_exists_exception")))
+    if (st == 400 && strstr(s->resp.p, "resource_already_exists_exception")) {
+        /* Made before our template (by someone else, or an older run): give it the
+         * top-level mappings the template would have given it. */
+        struct buf b;
+        buf_init(&b, 1024);
+        buf_adds(&b, "{\"properties\":");
+        base_properties(&b);
+        buf_addc(&b, '}');
+        bool ok = put_mapping(s, name, b.p, b.len, false);
+        buf_fini(&b);
+        return ok;
+    }
+    if (st != 200)
         log_warn("index %s: cannot create it (HTTP %ld: %.300s); documents will go to it anyway",
                  name, st, s->resp.p);
     return true;
 }
 
-/* Puts one mapping body into an index. false: the node could not be asked. */
-static bool put_mapping(struct sink_es *s, const char *index, const char *body, size_t len)
+struct one_field {
+    struct sink_es *s;
+    const char *index;
+    bool asked;  /* false: the node could not be asked */
+    size_t failed;
+};
+
+static long put_mapping_once(struct sink_es *s, const char *index, const char *body, size_t len)
 {
-    if (!create_index(s, index))
-        return false;
     buf_reset(&s->path);
     buf_printf(&s->path, "/%s/_mapping", index);
     s->mapping_requests++;
-    long st = es_request(&s->client, "PUT", buf_cstr(&s->path), body, len, &s->resp, s->tries);
+    return es_request(&s->client, "PUT", buf_cstr(&s->path), body, len, &s->resp, s->tries);
+}
+
+/* One property of a refused mapping request, on its own, so that one field that clashes
+ * with an existing mapping spoils only itself. */
+static void put_one_field(void *ctx, struct jspan key, struct jspan value)
+{
+    struct one_field *o = ctx;
+    if (!o->asked)
+        return;
+    struct buf b;
+    buf_init(&b, key.n + value.n + 32);
+    buf_adds(&b, "{\"properties\":{\"");
+    buf_add(&b, key.p, key.n);
+    buf_adds(&b, "\":");
+    buf_add(&b, value.p, value.n);
+    buf_adds(&b, "}}");
+    long st = put_mapping_once(o->s, o->index, b.p, b.len);
+    if (st < 0)
+        o->asked = false;
+    else if (st != 200) {
+        o->failed++;
+        log_warn("index %s: cannot map %.*s as %.*s (HTTP %ld: %.300s); documents whose value "
+                 "does not fit the existing mapping will be rejected", o->index, (int)key.n,
+                 key.p, (int)value.n, value.p, st, o->s->resp.p);
+    }
+    buf_fini(&b);
+}
+
+/* Puts one mapping body into an index (created first, with create). false: the node could
+ * not be asked. */
+static bool put_mapping(struct sink_es *s, const char *index, const char *body, size_t len,
+                        bool create)
+{
+    if (create) {
+        struct es_index *ix = NULL;
+        for (size_t i = 0; i < s->n_idx && !ix; i++)
+            if (strcmp(s->idx[i].name, index) == 0)
+                ix = &s->idx[i];
+        if (!ix || !ix->created) {
+            if (!create_index(s, index))
+                return false;
+            if (ix)
+                ix->created = true;
+        }
+    }
+    long st = put_mapping_once(s, index, body, len);
     if (st < 0)
         return false;
-    if (st != 200)
+    if (st == 400 && !strstr(s->resp.p, "[unsigned_long]")) {
+        struct jspan props;
+        struct one_field o = { s, index, true, 0 };
+        if (ejson_get(body, len, "properties", &props))
+            ejson_members(props.p, props.n, put_one_field, &o);
+        return o.asked;
+    }
+    if (st != 200 && !strstr(s->resp.p, "[unsigned_long]"))
         log_warn("index %s: mapping new fields failed (HTTP %ld: %.400s); documents that do not "
                  "fit the existing mapping will be rejected", index, st, s->resp.p);
     return true;
@@ -274,12 +354,12 @@ static bool apply_mappings(struct sink_es *s, const char *p, size_t n)
                 const char *body = sp + 1;
                 size_t blen = (size_t)(nl - body);
                 for (int attempt = 0;; attempt++) {
-                    if (!put_mapping(s, index, body, blen))
+                    if (!put_mapping(s, index, body, blen, true))
                         return false;
                     if (attempt == 0 && s->client.unsigned_long && strstr(s->resp.p, "[unsigned_long]")) {
                         /* An engine without unsigned_long (Elasticsearch without x-pack). */
                         log_warn("%s has no unsigned_long type: unsigned 64-bit fields are mapped "
-                                 "as double", s->client.nodes[0].shown);
+                                 "as double", s->client.nodes[s->client.answered].shown);
                         s->client.unsigned_long = false;
                         struct buf fixed;
                         buf_init(&fixed, blen + 16);
@@ -293,7 +373,7 @@ static bool apply_mappings(struct sink_es *s, const char *p, size_t n)
                             buf_adds(&fixed, "\"double\"");
                             q = hit + 15;
                         }
-                        bool ok = put_mapping(s, index, fixed.p, fixed.len);
+                        bool ok = put_mapping(s, index, fixed.p, fixed.len, true);
                         buf_fini(&fixed);
                         if (!ok)
                             return false;
@@ -334,16 +414,20 @@ static void dead_letter(struct sink_es *s, struct req *r, size_t i, int status, 
                         size_t errlen)
 {
     struct item *it = &r->items[i];
-    if (!s->dead) {
+    s->base.stats.dead_lettered++;
+    if (!s->dead && !s->fatal) {
         s->dead = fopen(s->cfg.dead_letters, "a");
         if (!s->dead) {
-            log_error("%s: cannot open the dead-letter file: %s", s->cfg.dead_letters,
-                      strerror(errno));
+            snprintf(s->base.error, sizeof s->base.error,
+                     "%s: cannot open the dead-letter file: %s; the documents the node rejected "
+                     "are lost (counted as rejected)", s->cfg.dead_letters, strerror(errno));
             s->fatal = true;
-            return;
+        } else {
+            log_warn("documents the node rejects go to %s", s->cfg.dead_letters);
         }
-        log_warn("documents the node rejects go to %s", s->cfg.dead_letters);
     }
+    if (!s->dead)
+        return;
     /* The action line holds the index and _id: {"create":{"_index":"..","_id":".."}} */
     const char *action = r->body.p + it->off;
     size_t alen = it->doc_off - it->off - 1;
@@ -360,7 +444,6 @@ static void dead_letter(struct sink_es *s, struct req *r, size_t i, int status, 
     fputs(",\"document\":", s->dead);
     fwrite(r->body.p + it->doc_off, 1, it->end - it->doc_off - 1, s->dead);
     fputs("}\n", s->dead);
-    s->base.stats.dead_lettered++;
 }
 
 /* ---- requests ---- */
@@ -1018,7 +1101,7 @@ struct sink *sink_es_new(const struct sink_es_config *cfg, struct doc *doc, char
     }
     log_info("indexing into %s %s at %s, indices %s-YYYY-MM-DD",
              s->client.engine == ENGINE_OPENSEARCH ? "OpenSearch" : "Elasticsearch",
-             s->client.version, s->client.nodes[0].shown, cfg->index_prefix);
+             s->client.version, s->client.nodes[s->client.answered].shown, cfg->index_prefix);
     if (!install_template(s)) {
         snprintf(err, errlen, "%s", s->base.error);
         es_free(&s->base);
