@@ -1,7 +1,16 @@
 /* pipeline: the per-packet loop. */
 #include "pipeline.h"
 
+#include <time.h>
+
 #include "util/log.h"
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
 {
@@ -19,7 +28,7 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
     dis_begin_session(p->dis, src->file_type_subtype);
     p->stats.files++;
 
-    uint64_t n = 0, base = 0, in_session = 0;
+    uint64_t n = 0, base = 0, in_session = 0, last_tick = now_ms();
     struct cap_packet pkt;
     enum cap_status st = CAP_END;
     for (;;) {
@@ -28,6 +37,7 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
             break;
         st = cap_next(src, &pkt);
         if (st == CAP_IDLE) {
+            last_tick = now_ms();
             if (p->sink->ops->tick(p->sink) != 0) {
                 log_error("%s", p->sink->error);
                 return PIPE_FATAL;
@@ -60,7 +70,10 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
             return PIPE_FATAL;
         }
         p->stats.documents++;
-        if ((n & 255) == 0 && p->sink->ops->tick(p->sink) != 0) {
+        /* Time-based work (flushing, retries, the spool) every 256 packets, and at least
+         * every 100 ms when packets keep coming slowly. */
+        if (((n & 255) == 0 || (src->live && now_ms() - last_tick >= 100)) &&
+            (last_tick = now_ms(), p->sink->ops->tick(p->sink) != 0)) {
             log_error("%s", p->sink->error);
             return PIPE_FATAL;
         }

@@ -1,6 +1,7 @@
 /* cap_live: live capture from a network interface with libpcap. */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,9 @@
 #include "cap.h"
 
 #define LIVE_SNAPLEN 262144      /* whole packets, as tshark and tcpdump default */
-#define LIVE_TIMEOUT_MS 100      /* how often next() comes back without a packet */
-#define LIVE_BUFFER (32 << 20)   /* kernel ring: bursts survive a slow moment */
+#define LIVE_TIMEOUT_MS 100      /* the kernel hands packets over at least this often, and
+                                  * next() comes back this often without a packet */
+#define LIVE_BUFFER (64 << 20)   /* kernel ring: bursts survive a slow moment */
 
 struct cap_live {
     struct cap_source base;
@@ -26,6 +28,7 @@ struct cap_live {
     uint64_t max;        /* --count, 0 = no limit */
     volatile sig_atomic_t *stop;
     bool draining;       /* stop was asked: hand on what the kernel already holds */
+    struct timespec drain_until; /* ... which it hands over within one block time-out */
     char *ifname;
 };
 
@@ -48,14 +51,11 @@ static enum cap_status live_next(struct cap_source *src, struct cap_packet *pkt)
     struct cap_live *l = (struct cap_live *)src;
     if (l->max && l->count >= l->max)
         return CAP_END;
-    if (*l->stop && !l->draining) {
-        /* Deliver what was captured before the stop: read the buffer without waiting. */
-        l->draining = true;
-        pcap_setnonblock(l->p, 1, src->error);
-    }
     for (;;) {
         struct pcap_pkthdr *h;
         const u_char *data;
+        /* Non-blocking: a stop signal or a quiet interface never leaves us stuck inside
+         * libpcap; the poll below does the waiting. */
         int rc = pcap_next_ex(l->p, &h, &data);
         if (rc == 1) {
             fill_rec(l, h);
@@ -64,12 +64,35 @@ static enum cap_status live_next(struct cap_source *src, struct cap_packet *pkt)
             l->count++;
             return CAP_PACKET;
         }
-        if (rc == 0)
-            return l->draining ? CAP_END : CAP_IDLE;
         if (rc == PCAP_ERROR_BREAK)
             return CAP_END;
-        snprintf(src->error, sizeof src->error, "capture failed: %s", pcap_geterr(l->p));
-        return CAP_ERROR;
+        if (rc < 0) {
+            snprintf(src->error, sizeof src->error, "capture failed: %s", pcap_geterr(l->p));
+            return CAP_ERROR;
+        }
+        /* Nothing buffered now. After a stop, the kernel still holds the packets of the
+         * block being filled until its time-out: wait that long, then end. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (*l->stop && !l->draining) {
+            l->draining = true;
+            l->drain_until = now;
+            l->drain_until.tv_nsec += 3 * LIVE_TIMEOUT_MS * 1000000L;
+            l->drain_until.tv_sec += l->drain_until.tv_nsec / 1000000000L;
+            l->drain_until.tv_nsec %= 1000000000L;
+        }
+        int wait_ms = LIVE_TIMEOUT_MS;
+        if (l->draining) {
+            long left = (l->drain_until.tv_sec - now.tv_sec) * 1000 +
+                        (l->drain_until.tv_nsec - now.tv_nsec) / 1000000;
+            if (left <= 0)
+                return CAP_END;
+            wait_ms = (int)left;
+        }
+        struct pollfd pfd = { pcap_get_selectable_fd(l->p), POLLIN, 0 };
+        int n = poll(&pfd, 1, wait_ms);
+        if (n <= 0 && !l->draining) /* time-out, or a signal */
+            return CAP_IDLE;
     }
 }
 
@@ -108,7 +131,9 @@ struct cap_source *cap_live_open(const struct cap_live_config *cfg, char *err, s
     }
     pcap_set_snaplen(p, LIVE_SNAPLEN);
     pcap_set_promisc(p, cfg->promiscuous ? 1 : 0);
-    pcap_set_immediate_mode(p, 1);
+    /* Not libpcap's immediate mode: on Linux it falls back to a ring of 64 KiB slots (a few
+     * hundred packets); with TPACKET_V3 blocks and a 100 ms block time-out, a packet still
+     * reaches espcap within 100 ms. */
     pcap_set_timeout(p, LIVE_TIMEOUT_MS);
     pcap_set_buffer_size(p, LIVE_BUFFER);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
@@ -158,6 +183,11 @@ struct cap_source *cap_live_open(const struct cap_live_config *cfg, char *err, s
             pcap_close(p);
             return NULL;
         }
+    }
+    if (pcap_setnonblock(p, 1, ebuf) != 0 || pcap_get_selectable_fd(p) < 0) {
+        snprintf(err, errlen, "cannot capture on %s: %s", cfg->interface, ebuf);
+        pcap_close(p);
+        return NULL;
     }
     int encap = wtap_pcap_encap_to_wtap_encap(pcap_datalink(p));
     if (encap == WTAP_ENCAP_UNKNOWN) {

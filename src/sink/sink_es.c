@@ -61,6 +61,7 @@ struct req {
     int attempts;
     size_t node;
     struct curl_slist *hdr;
+    uint64_t from_spool;  /* spool file number + 1 when replayed from the spool, else 0 */
 };
 
 struct sink_es {
@@ -515,6 +516,7 @@ static size_t inflight(struct sink_es *s)
 
 static void release(struct req *r)
 {
+    r->from_spool = 0;
     r->n = 0;
     buf_reset(&r->body);
     r->attempts = 0;
@@ -717,7 +719,8 @@ static void spool_req(struct sink_es *s, struct req *r, const char *maps, size_t
     struct buf tmp, fin;
     buf_init(&tmp, 256);
     buf_init(&fin, 256);
-    uint64_t seq = s->spool_next++;
+    /* A replayed request that failed again goes back to its place at the head. */
+    uint64_t seq = r->from_spool ? r->from_spool - 1 : s->spool_next++;
     spool_name(s, seq, "tmp", &tmp);
     spool_name(s, seq, "bulk", &fin);
     FILE *f = fopen(tmp.p, "w");
@@ -739,9 +742,16 @@ static void spool_req(struct sink_es *s, struct req *r, const char *maps, size_t
             s->spool_cap = s->spool_cap ? s->spool_cap * 2 : 64;
             s->spool_seq = xrealloc(s->spool_seq, s->spool_cap * sizeof *s->spool_seq);
         }
-        s->spool_seq[s->spool_n++] = seq;
+        if (r->from_spool) {
+            memmove(s->spool_seq + 1, s->spool_seq, s->spool_n * sizeof *s->spool_seq);
+            s->spool_seq[0] = seq;
+            s->spool_n++;
+            s->base.stats.replayed -= r->n; /* it will be replayed again */
+        } else {
+            s->spool_seq[s->spool_n++] = seq;
+            s->base.stats.spooled += r->n;
+        }
         s->spool_bytes += size;
-        s->base.stats.spooled += r->n;
     }
     buf_fini(&tmp);
     buf_fini(&fin);
@@ -754,7 +764,8 @@ static bool replay_one(struct sink_es *s, struct req *r)
 {
     struct buf name;
     buf_init(&name, 256);
-    spool_name(s, s->spool_seq[0], "bulk", &name);
+    uint64_t seq_loaded = s->spool_seq[0];
+    spool_name(s, seq_loaded, "bulk", &name);
     FILE *f = fopen(name.p, "r");
     bool ok = false;
     struct buf all;
@@ -821,6 +832,7 @@ static bool replay_one(struct sink_es *s, struct req *r)
         return ok;
     }
     s->base.stats.replayed += r->n;
+    r->from_spool = seq_loaded + 1;
     start(s, r);
     return true;
 }
@@ -1016,6 +1028,27 @@ static int es_close(struct sink *base)
         if (!busy || s->fatal)
             break;
         pump(s, true, 1.0);
+    }
+    /* Live: a node that was set aside a moment ago gets one more chance before the spool is
+     * left for the next run, for at most 10 s without progress. */
+    for (double t0 = es_now(); s->cfg.live && s->spool_n && !s->fatal && es_now() - t0 < 10;) {
+        size_t before = s->spool_n;
+        for (size_t i = 0; i < s->client.n_nodes; i++)
+            if (s->client.nodes[i].down_until - es_now() < 10 - (es_now() - t0))
+                s->client.nodes[i].down_until = 0;
+        replay(s);
+        for (;;) {
+            bool busy = false;
+            for (size_t i = 0; i < s->n_reqs; i++)
+                busy |= s->reqs[i].state == REQ_INFLIGHT;
+            if (!busy)
+                break;
+            pump(s, true, 1.0);
+        }
+        if (s->spool_n >= before)
+            usleep(500000);
+        else
+            t0 = es_now();
     }
     if (s->cfg.live && s->spool_n)
         log_warn("spool %s keeps %zu requests (%llu bytes) for the next run", s->cfg.spool_dir,
