@@ -84,7 +84,6 @@ struct sink_es {
     struct pend { uint32_t index; doc_field_ref ref; } *pending; /* new fields of the
                                                  request being built, mapped before it goes */
     size_t pending_n, pending_cap;
-    uint64_t mapping_requests;
     int tries;                /* for plain requests: 0 = for ever (file mode), 1 (live) */
     struct buf maps;          /* "M <index> <body>" lines of the request being mapped */
     /* live mode: the spool (docs/indexing.md) */
@@ -249,7 +248,6 @@ static long put_mapping_once(struct sink_es *s, const char *index, const char *b
 {
     buf_reset(&s->path);
     buf_printf(&s->path, "/%s/_mapping", index);
-    s->mapping_requests++;
     return es_request(&s->client, "PUT", buf_cstr(&s->path), body, len, &s->resp, s->tries);
 }
 
