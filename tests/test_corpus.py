@@ -136,9 +136,9 @@ def test_corpus_summary_adds_up(corpus_run, corpus_expected, corpus_dir):
         f"failed_files={s['failed_files']} but {len(failed)} files were warned about: {line}"
 
 
-def test_corpus_no_mapping_conflicts(corpus_run, corpus_dir):
-    """Indexed into one Elasticsearch index, no path may be both object and value."""
-    assert corpus_run.rc >= 0, _crash_note(corpus_run, corpus_dir)
+@pytest.fixture(scope="module")
+def corpus_mapping(corpus_run):
+    """Every parseable document of the corpus run, seen as one Elasticsearch index."""
     m = D.MappingChecker()
     for line in corpus_run.lines:
         try:
@@ -146,21 +146,20 @@ def test_corpus_no_mapping_conflicts(corpus_run, corpus_dir):
         except (ValueError, UnicodeDecodeError):
             continue
         m.add(doc, D.where(doc))
-    c = m.conflicts()
+    return m
+
+
+def test_corpus_no_mapping_conflicts(corpus_run, corpus_dir, corpus_mapping):
+    """Indexed into one Elasticsearch index, no path may be both object and value."""
+    assert corpus_run.rc >= 0, _crash_note(corpus_run, corpus_dir)
+    c = corpus_mapping.conflicts()
     assert not c, f"{len(c)} object/value mapping conflicts:\n" + D.format_conflicts(c)
 
 
-def test_corpus_no_type_conflicts(corpus_run, corpus_dir):
+def test_corpus_no_type_conflicts(corpus_run, corpus_dir, corpus_mapping):
     """Across the corpus, a path never holds values of two JSON types."""
     assert corpus_run.rc >= 0, _crash_note(corpus_run, corpus_dir)
-    m = D.MappingChecker()
-    for line in corpus_run.lines:
-        try:
-            doc = E.parse_line(line)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        m.add(doc, D.where(doc))
-    c = m.type_conflicts()
+    c = corpus_mapping.type_conflicts()
     assert not c, f"{len(c)} type conflicts:\n" + D.format_conflicts(c)
 
 

@@ -375,8 +375,7 @@ static int canonical_id(struct doc *d, const header_field_info *hf)
 
 static void add_item(struct doc *d, field_info *fi)
 {
-    int id = canonical_id(d, fi->hfinfo);
-    ensure_field(d, id);
+    int id = canonical_id(d, fi->hfinfo); /* <= hfinfo->id, so already in the tables */
     if (d->items_n == d->items_cap) {
         d->items_cap = d->items_cap ? d->items_cap * 2 : 512;
         d->items = xrealloc(d->items, d->items_cap * sizeof *d->items);

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers import espcap as E  # noqa: E402
+from helpers import node_http  # noqa: E402
 
 NODE_DIR = E.ROOT / "tests" / "node"
 START = NODE_DIR / "start-node.sh"
@@ -57,28 +58,7 @@ class Node:
         return f"{self.host}:{self.port}"
 
     def request(self, method, path, body=None, timeout=60, ok=(200, 201)):
-        """(status, parsed JSON or None). Raises AssertionError unless status in OK
-        (ok=None accepts any status; connection errors always raise)."""
-        data = None
-        headers = {}
-        if body is not None:
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                status, raw = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            status, raw = e.code, e.read()
-        try:
-            obj = json.loads(raw) if raw else None
-        except ValueError:
-            obj = raw.decode("utf-8", "replace")
-        if ok is not None and status not in ok:
-            raise AssertionError(f"{method} {self.url}{path} -> HTTP {status}: "
-                                 f"{str(obj)[:1500]}")
-        return status, obj
+        return node_http.request(self.url, method, path, body, timeout, ok)
 
     def info(self):
         return self.request("GET", "/")[1]

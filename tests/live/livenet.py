@@ -32,6 +32,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from helpers import node_http  # tests/ is on sys.path (conftest, bench)
+
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / "tests" / "node"
 NETNS_DIR = Path("/run/netns")
@@ -772,26 +774,7 @@ class Node:
                            capture_output=True, timeout=timeout + 60)
 
     def request(self, method, path, body=None, timeout=60, ok=(200, 201)):
-        data = None
-        headers = {}
-        if body is not None:
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                status, raw = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            status, raw = e.code, e.read()
-        try:
-            obj = json.loads(raw) if raw else None
-        except ValueError:
-            obj = raw.decode("utf-8", "replace")
-        if ok is not None and status not in ok:
-            raise AssertionError(f"{method} {self.url}{path} -> HTTP {status}: "
-                                 f"{str(obj)[:1500]}")
-        return status, obj
+        return node_http.request(self.url, method, path, body, timeout, ok)
 
     def count(self, prefix):
         self.request("POST", f"/{prefix}-*/_refresh", ok=(200, 404))
