@@ -511,7 +511,7 @@ int main(int argc, char **argv)
             doc_free(doc);
             return EXIT_USAGE;
         }
-        sink = sink_es_new(&ec, doc, err, sizeof err);
+        sink = sink_es_new(&ec, err, sizeof err);
         if (!sink) {
             log_error("%s", err);
             doc_free(doc);

@@ -71,8 +71,16 @@ struct doc {
     struct attach *attach;
     size_t attach_n, attach_cap;
 
-    doc_field_ref *refs;    /* the fields of the current document */
-    size_t refs_n, refs_cap;
+    /* Field ids for the sinks: (layer key, field) -> dense id, and each id's definition
+     * (path, class), handed on with the first document that uses it. */
+    uint64_t *ref_keys;     /* open addressing; 0 = empty */
+    uint32_t *ref_ids;
+    size_t ref_cap, ref_count;
+    uint32_t *ids;          /* the field ids of the current document */
+    size_t ids_n, ids_cap;
+    struct doc_field_def *defs; /* ids first used by the current document */
+    size_t defs_n, defs_cap;
+    struct buf def_paths;   /* their paths, back to back */
 
     struct buf source_json; /* ,"capture":...,"file_name":... */
     struct buf out;
@@ -151,6 +159,7 @@ struct doc *doc_new(const struct doc_config *cfg, char *err, size_t errlen)
     buf_init(&d->source_json, 256);
     buf_init(&d->out, 64 * 1024);
     buf_init(&d->tmp, 256);
+    buf_init(&d->def_paths, 4096);
     return d;
 }
 
@@ -169,7 +178,11 @@ void doc_free(struct doc *d)
     free(d->items);
     free(d->order);
     free(d->attach);
-    free(d->refs);
+    free(d->ref_keys);
+    free(d->ref_ids);
+    free(d->ids);
+    free(d->defs);
+    buf_fini(&d->def_paths);
     buf_fini(&d->source_json);
     buf_fini(&d->out);
     buf_fini(&d->tmp);
@@ -424,15 +437,66 @@ static void collect(struct doc *d, proto_node *node, int depth)
 #define REF_ENVELOPE 0xffffffffu
 #define REF_OTHER_BASE 16u
 
+static enum doc_class class_of(enum ftenum t);
+static void describe_ref(struct doc *d, uint64_t ref, struct buf *path, enum doc_class *cls);
+
+static size_t ref_slot(const struct doc *d, uint64_t key)
+{
+    size_t m = d->ref_cap - 1, i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & m;
+    while (d->ref_keys[i] && d->ref_keys[i] != key)
+        i = (i + 1) & m;
+    return i;
+}
+
+/* The dense id of a (layer key, field) pair; a new one is defined in this document. */
+static uint32_t ref_id(struct doc *d, uint64_t ref)
+{
+    uint64_t key = ref + 1; /* never 0 */
+    if ((d->ref_count + 1) * 2 > d->ref_cap) {
+        uint64_t *ok = d->ref_keys;
+        uint32_t *oi = d->ref_ids;
+        size_t oc = d->ref_cap;
+        d->ref_cap = oc ? oc * 2 : 1024;
+        d->ref_keys = xcalloc(d->ref_cap, sizeof *d->ref_keys);
+        d->ref_ids = xcalloc(d->ref_cap, sizeof *d->ref_ids);
+        for (size_t i = 0; i < oc; i++)
+            if (ok[i]) {
+                size_t j = ref_slot(d, ok[i]);
+                d->ref_keys[j] = ok[i];
+                d->ref_ids[j] = oi[i];
+            }
+        free(ok);
+        free(oi);
+    }
+    size_t i = ref_slot(d, key);
+    if (d->ref_keys[i])
+        return d->ref_ids[i];
+    uint32_t id = (uint32_t)d->ref_count++;
+    d->ref_keys[i] = key;
+    d->ref_ids[i] = id;
+    if (d->defs_n == d->defs_cap) {
+        d->defs_cap = d->defs_cap ? d->defs_cap * 2 : 64;
+        d->defs = xrealloc(d->defs, d->defs_cap * sizeof *d->defs);
+    }
+    struct doc_field_def *def = &d->defs[d->defs_n++];
+    size_t off = d->def_paths.len;
+    def->id = id;
+    describe_ref(d, ref, &d->def_paths, &def->cls);
+    /* the path's place for now; made a pointer once the document is complete */
+    def->path = (const char *)(uintptr_t)off;
+    def->path_len = d->def_paths.len - off;
+    return id;
+}
+
 static void add_ref(struct doc *d, size_t li, uint32_t field)
 {
     uint32_t lk = d->info[li].role != ROLE_OTHER ? (uint32_t)d->info[li].role
                                                  : REF_OTHER_BASE + (uint32_t)d->layers[li].proto_id;
-    if (d->refs_n == d->refs_cap) {
-        d->refs_cap = d->refs_cap ? d->refs_cap * 2 : 256;
-        d->refs = xrealloc(d->refs, d->refs_cap * sizeof *d->refs);
+    if (d->ids_n == d->ids_cap) {
+        d->ids_cap = d->ids_cap ? d->ids_cap * 2 : 256;
+        d->ids = xrealloc(d->ids, d->ids_cap * sizeof *d->ids);
     }
-    d->refs[d->refs_n++] = ((doc_field_ref)lk << 32) | field;
+    d->ids[d->ids_n++] = ref_id(d, ((uint64_t)lk << 32) | field);
 }
 
 static void write_layer(struct doc *d, size_t li)
@@ -521,7 +585,9 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
 {
     struct buf *b = &d->out;
     buf_reset(b);
-    d->refs_n = 0;
+    d->ids_n = 0;
+    d->defs_n = 0;
+    buf_reset(&d->def_paths);
     size_t nl = 0;
     proto_node *frame = NULL;
     d->attach_n = 0;
@@ -650,8 +716,12 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
         buf_addc(b, ']');
     }
     buf_adds(b, "}}");
-    info->fields = d->refs;
-    info->n_fields = d->refs_n;
+    for (size_t i = 0; i < d->defs_n; i++)
+        d->defs[i].path = d->def_paths.p + (uintptr_t)d->defs[i].path;
+    info->fields = d->ids;
+    info->n_fields = d->ids_n;
+    info->defs = d->defs;
+    info->n_defs = d->defs_n;
     return b;
 }
 
@@ -682,7 +752,7 @@ static enum doc_class class_of(enum ftenum t)
     }
 }
 
-enum doc_class doc_field_describe(struct doc *d, doc_field_ref ref, struct buf *path)
+static void describe_ref(struct doc *d, uint64_t ref, struct buf *path, enum doc_class *cls)
 {
     uint32_t lk = (uint32_t)(ref >> 32), field = (uint32_t)ref;
     buf_adds(path, "layers.");
@@ -693,9 +763,10 @@ enum doc_class doc_field_describe(struct doc *d, doc_field_ref ref, struct buf *
     buf_addc(path, '.');
     if (field == REF_ENVELOPE) {
         buf_adds(path, "envelope");
-        return DC_KEYWORD;
+        *cls = DC_KEYWORD;
+        return;
     }
     header_field_info *hf = proto_registrar_get_nth(field);
     naming_key(d->naming, hf->abbrev, path);
-    return class_of(hf->type);
+    *cls = class_of(hf->type);
 }

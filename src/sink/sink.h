@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../doc/doc.h"
+#include "../doc/docinfo.h"
 
 struct sink_stats {
     uint64_t written;       /* documents delivered (indexed, or written out) */
@@ -17,6 +17,10 @@ struct sink_stats {
     uint64_t replayed;      /* live: documents read back from the spool and sent */
     uint64_t dropped;       /* live: documents dropped because the spool was full */
     uint64_t bytes;         /* bytes sent */
+    /* Gauges, for progress and stats lines: */
+    uint64_t pending;       /* documents handed to the sink and not yet settled (delivered,
+                             * already present, dead-lettered, spooled or dropped) */
+    uint64_t spool_bytes;   /* live: bytes the spool holds now */
 };
 
 struct sink;

@@ -68,7 +68,6 @@ struct sink_es {
     struct sink base;
     struct sink_es_config cfg;
     struct es_client client;
-    struct doc *doc;          /* for field descriptions */
     CURLM *multi;
     struct req reqs[MAX_INFLIGHT + 1];
     size_t n_reqs;
@@ -81,7 +80,9 @@ struct sink_es {
     double last_wait_msg;
     bool fatal;
     struct buf tmp, path, resp;
-    struct pend { uint32_t index; doc_field_ref ref; } *pending; /* new fields of the
+    struct fdef { char *path; size_t len; enum doc_class cls; } *fdefs; /* by field id */
+    size_t n_fdefs;
+    struct pend { uint32_t index; uint32_t id; } *pending; /* new fields of the
                                                  request being built, mapped before it goes */
     size_t pending_n, pending_cap;
     int tries;                /* for plain requests: 0 = for ever (file mode), 1 (live) */
@@ -325,11 +326,10 @@ static void pending_mappings(struct sink_es *s)
             else
                 buf_addc(&s->maps, ',');
             first = false;
-            buf_reset(&s->path);
-            enum doc_class dc = doc_field_describe(s->doc, s->pending[i].ref, &s->path);
-            json_str(&s->maps, s->path.p, s->path.len, 0);
+            const struct fdef *f = &s->fdefs[s->pending[i].id];
+            json_str(&s->maps, f->path, f->len, 0);
             buf_addc(&s->maps, ':');
-            buf_adds(&s->maps, mapping_for(s, dc));
+            buf_adds(&s->maps, mapping_for(s, f->cls));
         }
         if (!first)
             buf_adds(&s->maps, "}}\n");
@@ -953,11 +953,28 @@ static int es_write(struct sink *base, const char *doc, size_t len, const struct
     if (s->fatal)
         return -1;
     struct es_index *ix = index_for(s, info->ts_sec);
+    for (size_t i = 0; i < info->n_defs; i++) {
+        const struct doc_field_def *def = &info->defs[i];
+        if (def->id >= s->n_fdefs) {
+            size_t n = def->id + 1024;
+            s->fdefs = xrealloc(s->fdefs, n * sizeof *s->fdefs);
+            memset(s->fdefs + s->n_fdefs, 0, (n - s->n_fdefs) * sizeof *s->fdefs);
+            s->n_fdefs = n;
+        }
+        struct fdef *f = &s->fdefs[def->id];
+        free(f->path);
+        f->path = xmalloc(def->path_len + 1);
+        memcpy(f->path, def->path, def->path_len);
+        f->path[def->path_len] = '\0';
+        f->len = def->path_len;
+        f->cls = def->cls;
+    }
     /* New fields are mapped when the request goes, before any document carrying them. */
     for (size_t i = 0; i < info->n_fields; i++) {
-        if (refset_has(&ix->mapped, info->fields[i]))
+        uint64_t key = (uint64_t)info->fields[i] + 1; /* never 0 */
+        if (refset_has(&ix->mapped, key))
             continue;
-        refset_add(&ix->mapped, info->fields[i]);
+        refset_add(&ix->mapped, key);
         if (s->pending_n == s->pending_cap) {
             s->pending_cap = s->pending_cap ? s->pending_cap * 2 : 128;
             s->pending = xrealloc(s->pending, s->pending_cap * sizeof *s->pending);
@@ -1074,6 +1091,9 @@ static void es_free(struct sink *base)
         free(s->idx[i].mapped.slots);
     free(s->idx);
     free(s->pending);
+    for (size_t i = 0; i < s->n_fdefs; i++)
+        free(s->fdefs[i].path);
+    free(s->fdefs);
     free(s->spool_seq);
     buf_fini(&s->maps);
     if (s->dead)
@@ -1091,7 +1111,7 @@ static const struct sink_ops es_ops = {
     "elasticsearch", es_begin_source, es_write, es_flush, es_close, es_free, es_tick,
 };
 
-struct sink *sink_es_new(const struct sink_es_config *cfg, struct doc *doc, char *err,
+struct sink *sink_es_new(const struct sink_es_config *cfg, char *err,
                          size_t errlen)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1102,7 +1122,6 @@ struct sink *sink_es_new(const struct sink_es_config *cfg, struct doc *doc, char
         s->cfg.in_flight = 1;
     if (s->cfg.in_flight > MAX_INFLIGHT)
         s->cfg.in_flight = MAX_INFLIGHT;
-    s->doc = doc;
     s->building = SIZE_MAX;
     buf_init(&s->tmp, 4096);
     buf_init(&s->path, 256);

@@ -2,7 +2,7 @@
 #ifndef ESPCAP_SINK_ES_H
 #define ESPCAP_SINK_ES_H
 
-#include "../doc/doc.h"
+#include "../doc/docinfo.h"
 #include "es_client.h"
 #include "sink.h"
 
@@ -21,8 +21,7 @@ struct sink_es_config {
 };
 
 /* Connects (waiting up to es.start_wait), installs the index template. NULL with the
- * reason in err. doc is borrowed, to describe fields for the mappings. */
-struct sink *sink_es_new(const struct sink_es_config *cfg, struct doc *doc, char *err,
-                         size_t errlen);
+ * reason in err. */
+struct sink *sink_es_new(const struct sink_es_config *cfg, char *err, size_t errlen);
 
 #endif
