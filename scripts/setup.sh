@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 # iproute2 and tcpreplay (live-capture tests and benchmarks).
 PKGS="build-essential pkg-config libwireshark-dev libglib2.0-dev libpcap-dev libcurl4-openssl-dev
 zlib1g-dev tshark jq curl openjdk-17-jdk-headless maven iproute2 tcpreplay python3"
+# (tshark's package brings editcap, mergecap and capinfos, which the oracle tests use.)
 
 missing=""
 for p in $PKGS; do
@@ -24,13 +25,20 @@ if [ -n "$missing" ]; then
     # tshark asks whether non-root users may capture; the default (no) is fine.
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
 fi
-# pytest for whichever python3 is first on PATH.
-if ! python3 -c 'import pytest' 2>/dev/null; then
-    if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+# pytest, and the communityid package (an independent Community ID implementation the
+# tests compare with), for whichever python3 is first on PATH. Debian's python3 is
+# "externally managed": pip may install there only with --break-system-packages.
+if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+    python3 -c 'import pytest' 2>/dev/null ||
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-pytest
-    else
-        python3 -m pip install -q pytest
+    if ! python3 -c 'import communityid' 2>/dev/null; then
+        python3 -m pip --version >/dev/null 2>&1 ||
+            DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-pip
+        $SUDO python3 -m pip install -q --break-system-packages communityid
     fi
+else
+    python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+    python3 -c 'import communityid' 2>/dev/null || python3 -m pip install -q communityid
 fi
 
 make -j2

@@ -470,9 +470,11 @@ int main(int argc, char **argv)
 
     double t0 = now_seconds();
     char err[1024];
-    if (!dis_global_init(err, sizeof err)) {
+    struct dis_config dcfg = { .argv0 = argv[0] };
+    enum dis_init_result dr = dis_global_init(&dcfg, err, sizeof err);
+    if (dr != DIS_INIT_OK) {
         log_error("%s", err);
-        return EXIT_FATAL;
+        return dr == DIS_INIT_USAGE ? EXIT_USAGE : EXIT_FATAL;
     }
     struct doc_config dc = { o.protocols_list, o.max_bytes };
     struct doc *doc = doc_new(&dc, err, sizeof err);

@@ -12,6 +12,23 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Hands the dissectors what the capture said before this packet (pcapng secrets, names,
+ * interfaces). Live sources, the only ones renewed by --reset-every, say nothing. */
+static void pass_events(struct dis *dis, struct cap_source *src)
+{
+    const struct cap_event *ev;
+    size_t n = cap_events(src, &ev);
+    for (size_t i = 0; i < n; i++) {
+        const struct cap_event *e = &ev[i];
+        switch (e->type) {
+        case CAP_EV_SECRETS: dis_add_secrets(e->u32, e->data, e->len); break;
+        case CAP_EV_IPV4_NAME: dis_add_ipv4_name(e->u32, e->name); break;
+        case CAP_EV_IPV6_NAME: dis_add_ipv6_name(e->addr6, e->name); break;
+        case CAP_EV_INTERFACE: dis_set_interface(dis, e->u32, e->name, e->description); break;
+        }
+    }
+}
+
 enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
 {
     struct doc_source ds = {
@@ -28,7 +45,7 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
     dis_begin_session(p->dis, src->file_type_subtype);
     p->stats.files++;
 
-    uint64_t n = 0, base = 0, in_session = 0, last_tick = now_ms();
+    uint64_t n = 0, in_session = 0, last_tick = now_ms();
     struct cap_packet pkt;
     enum cap_status st = CAP_END;
     for (;;) {
@@ -50,21 +67,26 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
             /* Bounded memory in long captures: drop Wireshark's per-session state
              * (conversations, reassembly), as tshark -M does; numbering goes on. */
             dis_begin_session(p->dis, src->file_type_subtype);
-            base += in_session;
             in_session = 0;
         }
-        uint32_t frame;
-        proto_tree *tree = dis_packet(p->dis, pkt.rec, pkt.data, &frame);
-        frame += (uint32_t)base;
+        pass_events(p->dis, src);
+        uint32_t frame = (uint32_t)(n + 1);
+        bool passed;
+        proto_tree *tree = dis_packet(p->dis, pkt.rec, pkt.data, frame, &passed);
         in_session++;
+        n++;
+        p->stats.packets++;
+        if (!passed) { /* the display filter (-Y) refuses it: dissected, not written */
+            dis_end_packet(p->dis);
+            p->stats.filtered++;
+            continue;
+        }
         struct doc_info info;
         const struct buf *doc = doc_build(p->doc, tree, pkt.rec, frame, &info);
         info.source_id = src->id;
         info.packet_hash = cap_packet_hash(pkt.rec, pkt.data);
         int rc = p->sink->ops->write(p->sink, doc->p, doc->len, &info);
         dis_end_packet(p->dis);
-        n++;
-        p->stats.packets++;
         if (rc != 0) {
             log_error("%s", p->sink->error);
             return PIPE_FATAL;

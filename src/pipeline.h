@@ -16,6 +16,7 @@ struct run_stats {
     uint64_t failed_files; /* sources that could not be opened or read to their end */
     uint64_t packets;      /* records read */
     uint64_t documents;    /* documents handed to the sink */
+    uint64_t filtered;     /* packets the display filter (-Y) left out */
 };
 
 struct pipeline {

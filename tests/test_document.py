@@ -3,8 +3,10 @@
 and on the shared captures."""
 
 import datetime as dt
+import json
 import os
 import re
+import subprocess
 from decimal import Decimal
 
 import pytest
@@ -175,12 +177,16 @@ def test_layers_structure(any_run):
     for i, doc in enumerate(res.docs, 1):
         layers = doc["layers"]
         chain = doc["protocols"].split(":")
-        if "frame" in layers:
-            bad.append(f"  document {i}: 'frame' is a layer")
+        frame = layers.get("frame")
+        if not isinstance(frame, dict) or "envelope" in frame:
+            bad.append(f"  document {i}: no layers.frame object (without an envelope)")
+        elif any(k in frame for k in ("frame.number", "frame.len", "frame.cap_len",
+                                      "frame.protocols", "frame.time", "frame.time_epoch")):
+            bad.append(f"  document {i}: layers.frame repeats a top-level field: {list(frame)}")
         if len(chain) > 1 and "link" not in layers:
             bad.append(f"  document {i}: no link layer (protocols {doc['protocols']})")
         for name, body in layers.items():
-            if name in D.ROLE_LAYERS:
+            if name in D.ROLE_LAYERS or name == "frame":
                 if not isinstance(body, dict):
                     bad.append(f"  document {i}: layers.{name} is {type(body).__name__}")
                 continue
@@ -491,3 +497,71 @@ def test_max_bytes_never_splits_utf8(espcap_cached, sample_pcap, field_types):
             pytest.fail(f"--max-bytes={limit}: line {i} is not UTF-8: {e}")
     problems, _ = check_max_bytes(full, cut, limit, field_types)
     assert not problems, f"--max-bytes={limit} on the sample:\n" + "\n".join(problems[:20])
+
+
+# ---- cases Wireshark fidelity depends on (issue 7) ---------------------------
+
+def test_snap_length_cut_is_short_not_malformed(http_pcap, tmp_path, run_espcap):
+    """A capture cut with a snap length: length is the wire length, the packets are cut
+    (_ws.short), not malformed, as tshark has them."""
+    cut = tmp_path / "cut.pcapng"
+    subprocess.run(["editcap", "-s", "80", str(http_pcap), str(cut)], check=True, timeout=60)
+    res = run_espcap(f"--file={cut}")
+    assert res.rc == 0, res.describe()
+    docs = res.docs
+    longer = [d for d in docs if d["length"] > d["caplen"]]
+    assert len(longer) > 500 and all(d["caplen"] <= 80 for d in docs), \
+        f"{len(longer)} of {len(docs)} documents have length > caplen"
+    malformed = [d["frame_number"] for d in docs if "_ws.malformed" in json.dumps(d)]
+    short = [d["frame_number"] for d in docs if "_ws.short" in json.dumps(d)]
+    assert not malformed, f"cut packets taken for malformed: frames {malformed[:10]}"
+    assert len(short) == 540, f"{len(short)} packets marked _ws.short, tshark marks 540"
+
+
+def test_pseudo_header_goes_to_link(corpus_dir, run_espcap):
+    """Juniper link types: the pseudo-header before the first protocol is in layers.link,
+    before the Ethernet fields, never lost."""
+    res = run_espcap(f"--file={corpus_dir / 'bgp-aigp.pcap'}")
+    assert res.rc == 0, res.describe()
+    for doc in res.docs:
+        link = doc["layers"]["link"]
+        keys = list(link)
+        assert "juniper.magic-number._value" in keys and "juniper.ext.ifd" in keys, keys[:12]
+        assert keys.index("juniper.ext.ifd") < keys.index("eth.src._value"), keys[:20]
+        assert "eth" not in doc["layers"], "the Ethernet layer is not the link layer"
+
+
+def test_packet_comments_are_a_layer_of_their_own(dns_pcap, tmp_path, run_espcap):
+    cmt = tmp_path / "comments.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", "-a", "2:an analyst's note", str(dns_pcap),
+                    str(cmt)], check=True, timeout=60)
+    res = run_espcap(f"--file={cmt}")
+    assert res.rc == 0, res.describe()
+    doc = res.docs[1]
+    assert doc["layers"]["pkt_comment"]["frame.comment._value"] == "an analyst's note"
+    assert doc["layers"]["pkt_comment"]["envelope"] == "frame"
+    assert "eth.src._value" in doc["layers"]["link"], doc["layers"].keys()
+    assert "pkt_comment" not in res.docs[0]["layers"]
+
+
+def test_out_of_range_time_fraction_carries(tmp_path, run_espcap):
+    """A record whose nanoseconds are 1e9 or more: the extra second is carried, as
+    Wireshark's time arithmetic does."""
+    import struct
+    pkt = bytes.fromhex("0200000000010200000000020800450000200001000040110000c0000201c0000202") \
+        + struct.pack(">HHHH", 1234, 53, 12, 0) + b"abcd"
+    path = tmp_path / "ts.pcap"
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 65535, 1))  # nanosecond pcap
+        for sec, ns in ((1709294400, 1500000000), (1709337599, 2000000001)):
+            f.write(struct.pack("<IIII", sec, ns, len(pkt), len(pkt)) + pkt)
+    res = run_espcap(f"--file={path}")
+    assert res.rc == 0, res.describe()
+    a, b = res.docs_decimal
+    assert a["@timestamp"] == "2024-03-01T12:00:01.500000000Z", a["@timestamp"]
+    assert a["sniff_timestamp"] == Decimal("1709294401.500000") and \
+        a["sniff_date_utc"] == "2024-03-01 12:00:01", a
+    # 23:59:59 + 2.000000001 s is the next day: the next day's index
+    assert b["@timestamp"] == "2024-03-02T00:00:01.000000001Z" and \
+        b["sniff_date_utc"] == "2024-03-02 00:00:01", b
+    assert "frame.time_invalid" in a["layers"]["frame"], a["layers"]["frame"]

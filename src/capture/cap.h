@@ -24,6 +24,21 @@ struct cap_packet {
     const uint8_t *data;
 };
 
+/* What a capture file says besides its packets, in file order: pcapng decryption secrets
+ * (DSB), name resolution (NRB) and interface descriptions (IDB). The dissectors need them
+ * before the packets that follow. */
+enum cap_event_type { CAP_EV_SECRETS, CAP_EV_IPV4_NAME, CAP_EV_IPV6_NAME, CAP_EV_INTERFACE };
+
+struct cap_event {
+    enum cap_event_type type;
+    uint32_t u32;             /* secrets type, IPv4 address (network order), interface id */
+    uint8_t addr6[16];        /* IPv6 address */
+    const char *name;         /* NRB name, interface name (or NULL) */
+    const char *description;  /* interface description (or NULL) */
+    const uint8_t *data;      /* secrets */
+    size_t len;
+};
+
 struct cap_source;
 
 struct cap_source_ops {
@@ -39,7 +54,8 @@ struct cap_source {
     int file_type_subtype;   /* wiretap's, handed to the dissectors */
     time_t mtime;            /* file sources: modification time */
     char error[512];         /* with CAP_ERROR, or a failed open */
-    bool cut_short;          /* the error was a record cut off by the end of file */
+    struct cap_event *events; /* since the previous record, before the current one */
+    size_t n_events, events_cap;
     uint64_t id;             /* identifies the capture, set by the first record: files hash
                               * their base name and first record (so the same file read from
                               * another folder, or grown since, has the same id); live
@@ -52,6 +68,14 @@ static inline enum cap_status cap_next(struct cap_source *s, struct cap_packet *
 }
 
 void cap_close(struct cap_source *src); /* NULL is fine */
+
+/* The events that came before the record cap_next just returned (or before the end), in
+ * file order. Valid until the next cap_next. */
+static inline size_t cap_events(const struct cap_source *s, const struct cap_event **ev)
+{
+    *ev = s->events;
+    return s->n_events;
+}
 
 /* A fast 64-bit hash of one record (time stamp, type, bytes): with the source id and
  * frame number it makes a document _id that differs whenever the packet differs. */

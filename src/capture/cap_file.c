@@ -15,7 +15,96 @@ struct cap_file {
     Buffer data;
     char *path;
     uint64_t counted; /* records read */
+    struct buf event_bytes; /* names and secrets of base.events; offsets until handed on */
+    bool events_fresh;      /* events gathered at open, not yet handed on */
+    uint32_t n_idb;         /* interface descriptions seen */
 };
+
+/* wiretap's callbacks carry no context: the file being read now. */
+static struct cap_file *reading;
+
+static struct cap_event *new_event(struct cap_file *f, enum cap_event_type type)
+{
+    struct cap_source *s = &f->base;
+    if (s->n_events == s->events_cap) {
+        s->events_cap = s->events_cap ? s->events_cap * 2 : 8;
+        s->events = xrealloc(s->events, s->events_cap * sizeof *s->events);
+    }
+    struct cap_event *e = &s->events[s->n_events++];
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    return e;
+}
+
+/* Copies bytes (a string with its NUL) into the event store; an offset until fixed. */
+static const char *store(struct cap_file *f, const void *p, size_t n)
+{
+    if (!p)
+        return NULL;
+    size_t off = f->event_bytes.len;
+    buf_add(&f->event_bytes, p, n);
+    return (const char *)(uintptr_t)(off + 1); /* + 1: never NULL */
+}
+
+static const char *fix(struct cap_file *f, const char *p)
+{
+    return p ? f->event_bytes.p + ((uintptr_t)p - 1) : NULL;
+}
+
+static void on_secrets(guint32 type, const void *data, guint size)
+{
+    if (!reading)
+        return;
+    struct cap_event *e = new_event(reading, CAP_EV_SECRETS);
+    e->u32 = type;
+    e->data = (const uint8_t *)store(reading, data, size);
+    e->len = size;
+}
+
+static void on_ipv4(const guint addr, const gchar *name)
+{
+    if (!reading)
+        return;
+    struct cap_event *e = new_event(reading, CAP_EV_IPV4_NAME);
+    e->u32 = addr;
+    e->name = store(reading, name, strlen(name) + 1);
+}
+
+static void on_ipv6(const void *addr, const gchar *name)
+{
+    if (!reading)
+        return;
+    struct cap_event *e = new_event(reading, CAP_EV_IPV6_NAME);
+    memcpy(e->addr6, addr, 16);
+    e->name = store(reading, name, strlen(name) + 1);
+}
+
+/* Interface descriptions read since the last call, in order: their ids count from 0. */
+static void take_interfaces(struct cap_file *f)
+{
+    wtap_block_t idb;
+    while ((idb = wtap_get_next_interface_description(f->wth))) {
+        struct cap_event *e = new_event(f, CAP_EV_INTERFACE);
+        char *v;
+        e->u32 = f->n_idb++;
+        if (wtap_block_get_string_option_value(idb, OPT_IDB_NAME, &v) == WTAP_OPTTYPE_SUCCESS)
+            e->name = store(f, v, strlen(v) + 1);
+        if (wtap_block_get_string_option_value(idb, OPT_IDB_DESCRIPTION, &v) ==
+            WTAP_OPTTYPE_SUCCESS)
+            e->description = store(f, v, strlen(v) + 1);
+    }
+}
+
+/* Makes the events gathered so far readable (pointers instead of offsets). */
+static void seal_events(struct cap_file *f)
+{
+    for (size_t i = 0; i < f->base.n_events; i++) {
+        struct cap_event *e = &f->base.events[i];
+        e->name = fix(f, e->name);
+        e->description = fix(f, e->description);
+        e->data = (const uint8_t *)fix(f, (const char *)e->data);
+    }
+}
 
 static void describe(char *out, size_t outlen, int err, const char *info)
 {
@@ -60,7 +149,17 @@ static enum cap_status file_next(struct cap_source *src, struct cap_packet *pkt)
     gchar *info = NULL;
     gint64 offset;
     wtap_rec_reset(&f->rec);
-    if (wtap_read(f->wth, &f->rec, &f->data, &err, &info, &offset)) {
+    if (!f->events_fresh) {
+        src->n_events = 0;
+        buf_reset(&f->event_bytes);
+    }
+    f->events_fresh = false;
+    reading = f;
+    bool ok = wtap_read(f->wth, &f->rec, &f->data, &err, &info, &offset);
+    reading = NULL;
+    take_interfaces(f);
+    seal_events(f);
+    if (ok) {
         pkt->rec = &f->rec;
         pkt->data = ws_buffer_start_ptr(&f->data);
         if (!f->counted++) {
@@ -80,7 +179,6 @@ static enum cap_status file_next(struct cap_source *src, struct cap_packet *pkt)
     if (err == 0)
         return CAP_END;
     describe(src->error, sizeof src->error, err, info);
-    src->cut_short = err == WTAP_ERR_SHORT_READ;
     g_free(info);
     return CAP_ERROR;
 }
@@ -89,6 +187,8 @@ static void file_close(struct cap_source *src)
 {
     struct cap_file *f = (struct cap_file *)src;
     wtap_close(f->wth);
+    free(src->events);
+    buf_fini(&f->event_bytes);
     wtap_rec_cleanup(&f->rec);
     ws_buffer_free(&f->data);
     free(f->path);
@@ -128,6 +228,14 @@ struct cap_source *cap_file_open(const char *path, char *err, size_t errlen)
     f->base.name = f->path;
     f->base.file_type_subtype = wtap_file_type_subtype(wth);
     f->base.mtime = st.st_mtime;
+    buf_init(&f->event_bytes, 256);
+    /* As tshark's cf_open: secrets (also those read while opening), and names. */
+    reading = f;
+    wtap_set_cb_new_ipv4(wth, on_ipv4);
+    wtap_set_cb_new_ipv6(wth, on_ipv6);
+    wtap_set_cb_new_secrets(wth, on_secrets);
+    reading = NULL;
+    f->events_fresh = true;
     return &f->base;
 }
 

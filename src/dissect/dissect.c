@@ -1,5 +1,6 @@
 /* dissect: drives epan single-pass, as tshark does without -2. */
 #include "dissect.h"
+#include "dis_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,21 +9,23 @@
 #include <epan/epan.h>
 #include <epan/epan_dissect.h>
 #include <epan/frame_data.h>
-#include <epan/prefs.h>
+#include <epan/packet.h>
 #include <epan/tvbuff.h>
-#include <wsutil/privileges.h>
-#include <wsutil/report_message.h>
-#include <wsutil/wslog.h>
 
 #include "../util/buf.h"
-#include "../util/log.h"
 
-/* epan's packet provider: what the dissectors may ask about frames other than the
- * current one. Single-pass, we know the previous frame and the reference frame. */
+struct dis_iface {
+    char *name, *description;
+};
+
+/* epan's packet provider: what the dissectors may ask about other frames and the capture.
+ * Single-pass, we know the previous frame and the reference frame (as tshark). */
 struct packet_provider_data {
     const frame_data *ref;
     const frame_data *prev_dis;
     const frame_data *prev_cap;
+    struct dis_iface *ifaces;
+    size_t n_ifaces;
 };
 
 struct dis {
@@ -30,14 +33,13 @@ struct dis {
     epan_t *session;
     epan_dissect_t *edt;
     int file_type_subtype;
-    uint32_t count;
     uint32_t cum_bytes;
-    int64_t offset;
     nstime_t elapsed;
-    frame_data fd;        /* current frame */
-    frame_data prev_frame; /* copy of the previous one, for deltas */
+    frame_data fd;         /* current frame */
+    frame_data prev_dis;   /* copies of the previous frames, for deltas */
+    frame_data prev_cap;
     frame_data ref_frame;
-    bool in_packet;
+    bool in_packet, passed;
 };
 
 static const nstime_t *get_frame_ts(struct packet_provider_data *prov, guint32 num)
@@ -51,110 +53,43 @@ static const nstime_t *get_frame_ts(struct packet_provider_data *prov, guint32 n
     return NULL;
 }
 
+/* As tshark: the interface's name, else its description, else "unknown". */
+static const char *get_interface_name(struct packet_provider_data *prov, guint32 id)
+{
+    if (id < prov->n_ifaces) {
+        struct dis_iface *i = &prov->ifaces[id];
+        if (i->name)
+            return i->name;
+        if (i->description)
+            return i->description;
+    }
+    return "unknown";
+}
+
+static const char *get_interface_description(struct packet_provider_data *prov, guint32 id)
+{
+    return id < prov->n_ifaces ? prov->ifaces[id].description : NULL;
+}
+
 static const struct packet_provider_funcs provider_funcs = {
-    get_frame_ts, NULL, NULL, NULL,
+    get_frame_ts, get_interface_name, get_interface_description, NULL,
 };
-
-/* Wireshark's own reports (bad preference files, plugin problems) become warnings. */
-static void vfailure(const char *fmt, va_list ap)
-{
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    log_warn("wireshark: %s", msg);
-}
-
-static void open_failure(const char *name, int err, gboolean for_writing)
-{
-    log_warn("wireshark: cannot open %s for %s: %s", name, for_writing ? "writing" : "reading",
-             g_strerror(err));
-}
-
-static void read_failure(const char *name, int err)
-{
-    log_warn("wireshark: error reading %s: %s", name, g_strerror(err));
-}
-
-static void write_failure(const char *name, int err)
-{
-    log_warn("wireshark: error writing %s: %s", name, g_strerror(err));
-}
-
-static void cfile_failure(const char *name, int err, gchar *info)
-{
-    log_warn("wireshark: %s: %s%s%s", name, wtap_strerror(err), info ? ": " : "", info ? info : "");
-}
-
-static void cfile_dump_open_failure(const char *name, int err, gchar *info, int ft)
-{
-    (void)ft;
-    cfile_failure(name, err, info);
-}
-
-static void cfile_write_failure(const char *in, const char *out, int err, gchar *info,
-                                guint32 num, int ft)
-{
-    (void)in, (void)num, (void)ft;
-    cfile_failure(out, err, info);
-}
-
-static const struct report_message_routines report_routines = {
-    vfailure, vfailure, open_failure, read_failure, write_failure,
-    cfile_failure, cfile_dump_open_failure, cfile_failure, cfile_write_failure, cfile_failure,
-};
-
-bool dis_global_init(char *err, size_t errlen)
-{
-    init_process_policies();
-    relinquish_special_privs_perm();
-    /* Wireshark's own log goes to stderr, at "warning" and above only. */
-    ws_log_init("espcap", NULL);
-    ws_log_set_level(LOG_LEVEL_WARNING);
-    init_report_message("espcap", &report_routines);
-    wtap_init(TRUE);
-    if (!epan_init(NULL, NULL, TRUE)) {
-        snprintf(err, errlen, "libwireshark failed to initialise its dissectors");
-        return false;
-    }
-    /* Lazily registered fields ("prefixes") join the registry now, so that the field
-     * naming rule sees every name before the first packet. */
-    proto_initialize_all_prefixes();
-    /* The user's Wireshark preferences apply, as they do for tshark. */
-    epan_load_settings();
-    prefs_apply_all();
-    return true;
-}
-
-void dis_global_cleanup(void)
-{
-    epan_cleanup();
-    wtap_cleanup();
-}
-
-const char *dis_wireshark_version(void) { return epan_get_version(); }
-
-void dis_for_each_field(dis_field_cb cb, void *ctx)
-{
-    void *pc = NULL, *fc = NULL;
-    for (int p = proto_get_first_protocol(&pc); p != -1; p = proto_get_next_protocol(&pc)) {
-        header_field_info *ph = proto_registrar_get_nth((guint)p);
-        cb(ctx, p, ph->abbrev);
-        for (header_field_info *h = proto_get_first_protocol_field(p, &fc); h;
-             h = proto_get_next_protocol_field(p, &fc)) {
-            if (h->same_name_prev_id != -1)
-                continue; /* one entry per name */
-            cb(ctx, h->id, h->abbrev);
-        }
-    }
-}
-
-int dis_proto_id(const char *filter_name) { return proto_get_id_by_filter_name(filter_name); }
-
-int dis_field_id(const char *abbrev) { return proto_registrar_get_id_byname(abbrev); }
 
 struct dis *dis_new(void)
 {
     struct dis *d = xcalloc(1, sizeof *d);
     return d;
+}
+
+static void forget_interfaces(struct dis *d)
+{
+    for (size_t i = 0; i < d->prov.n_ifaces; i++) {
+        free(d->prov.ifaces[i].name);
+        free(d->prov.ifaces[i].description);
+    }
+    free(d->prov.ifaces);
+    d->prov.ifaces = NULL;
+    d->prov.n_ifaces = 0;
 }
 
 static void end_session(struct dis *d)
@@ -174,48 +109,62 @@ void dis_free(struct dis *d)
     if (!d)
         return;
     end_session(d);
+    forget_interfaces(d);
     free(d);
 }
 
 void dis_begin_session(struct dis *d, int file_type_subtype)
 {
     end_session(d);
+    forget_interfaces(d);
     memset(&d->prov, 0, sizeof d->prov);
     d->session = epan_new(&d->prov, &provider_funcs);
     /* A tree with every item, hidden ones included: the document has every field. */
     d->edt = epan_dissect_new(d->session, TRUE, TRUE);
     d->file_type_subtype = file_type_subtype;
-    d->count = 0;
     d->cum_bytes = 0;
-    d->offset = 0;
     nstime_set_zero(&d->elapsed);
 }
 
-proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data, uint32_t *frame_number)
+void dis_set_interface(struct dis *d, uint32_t id, const char *name, const char *description)
 {
-    uint32_t caplen = rec->rec_type == REC_TYPE_PACKET ? rec->rec_header.packet_header.caplen
-                                                       : 0;
-    if (rec->rec_type == REC_TYPE_FT_SPECIFIC_EVENT || rec->rec_type == REC_TYPE_FT_SPECIFIC_REPORT)
-        caplen = rec->rec_header.ft_specific_header.record_len;
-    else if (rec->rec_type == REC_TYPE_SYSCALL)
-        caplen = rec->rec_header.syscall_header.event_filelen;
-    else if (rec->rec_type == REC_TYPE_SYSTEMD_JOURNAL_EXPORT)
-        caplen = rec->rec_header.systemd_journal_export_header.record_len;
-    else if (rec->rec_type == REC_TYPE_CUSTOM_BLOCK)
-        caplen = rec->rec_header.custom_block_header.length;
+    if (id >= 1u << 20)
+        return; /* a damaged file: no table that large */
+    if (id >= d->prov.n_ifaces) {
+        d->prov.ifaces = xrealloc(d->prov.ifaces, (id + 1) * sizeof *d->prov.ifaces);
+        memset(d->prov.ifaces + d->prov.n_ifaces, 0,
+               (id + 1 - d->prov.n_ifaces) * sizeof *d->prov.ifaces);
+        d->prov.n_ifaces = id + 1;
+    }
+    struct dis_iface *i = &d->prov.ifaces[id];
+    free(i->name);
+    free(i->description);
+    i->name = name ? xstrdup(name) : NULL;
+    i->description = description ? xstrdup(description) : NULL;
+}
 
-    d->count++;
-    frame_data_init(&d->fd, d->count, rec, d->offset, d->cum_bytes);
-    d->offset += caplen;
+proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data, uint32_t frame_number,
+                       bool *passed)
+{
+    /* tshark's process_packet_single_pass: the frame's lengths come from the record
+     * (frame_data_init), and the packet is handed on with its captured length as its
+     * length and its length on the wire as its reported length, so that a packet cut by
+     * a snap length is seen as cut ("_ws.short"), not as malformed. */
+    frame_data_init(&d->fd, frame_number, rec, 0, d->cum_bytes);
+    if (dis_dfcode)
+        epan_dissect_prime_with_dfilter(d->edt, dis_dfcode);
+    prime_epan_dissect_with_postdissector_wanted_hfids(d->edt);
     frame_data_set_before_dissect(&d->fd, &d->elapsed, &d->prov.ref, d->prov.prev_dis);
     if (d->prov.ref == &d->fd) {
         d->ref_frame = d->fd;
         d->prov.ref = &d->ref_frame;
     }
-    tvbuff_t *tvb = tvb_new_real_data(data, caplen, caplen);
+    gint reported = d->fd.pkt_len > G_MAXINT ? G_MAXINT : (gint)d->fd.pkt_len;
+    tvbuff_t *tvb = tvb_new_real_data(data, d->fd.cap_len, reported);
     epan_dissect_run(d->edt, d->file_type_subtype, rec, tvb, &d->fd, NULL);
+    d->passed = dis_dfcode ? dfilter_apply_edt(dis_dfcode, d->edt) : true;
     d->in_packet = true;
-    *frame_number = d->count;
+    *passed = d->passed;
     return d->edt->tree;
 }
 
@@ -223,10 +172,15 @@ void dis_end_packet(struct dis *d)
 {
     if (!d->in_packet)
         return;
-    frame_data_set_after_dissect(&d->fd, &d->cum_bytes);
-    d->prev_frame = d->fd;
-    d->prov.prev_dis = &d->prev_frame;
-    d->prov.prev_cap = &d->prev_frame;
+    /* As tshark: a packet the display filter refuses is not "displayed": the next
+     * packet's time delta from the previous displayed one skips it. */
+    if (d->passed) {
+        frame_data_set_after_dissect(&d->fd, &d->cum_bytes);
+        d->prev_dis = d->fd;
+        d->prov.prev_dis = &d->prev_dis;
+    }
+    d->prev_cap = d->fd;
+    d->prov.prev_cap = &d->prev_cap;
     epan_dissect_reset(d->edt);
     frame_data_destroy(&d->fd);
     d->in_packet = false;

@@ -4,16 +4,39 @@
 #define ESPCAP_DISSECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <wireshark.h>
 #include <epan/proto.h>
 #include <wiretap/wtap.h>
 
-/* Initialises wiretap and epan once per process (all dissectors, plugins, prefs).
- * Returns false with a message in err on failure. */
-bool dis_global_init(char *err, size_t errlen);
-void dis_global_cleanup(void);
+/* What a Wireshark user tells tshark about dissection, told to espcap the same way. The
+ * lists are in command-line order; strings are borrowed for the call. */
+struct dis_config {
+    const char *argv0;                 /* for configuration_init, as tshark */
+    const char *profile;               /* -C: a configuration profile, or NULL */
+    const char *const *prefs;          /* -o NAME:VALUE */
+    size_t n_prefs;
+    const char *const *decode_as;      /* -d LAYER==SELECTOR,PROTOCOL */
+    size_t n_decode_as;
+    const char *const *enable_protocols, *const *disable_protocols;
+    size_t n_enable_protocols, n_disable_protocols;
+    const char *const *enable_heuristics, *const *disable_heuristics;
+    size_t n_enable_heuristics, n_disable_heuristics;
+    const char *display_filter;        /* -Y, or NULL */
+};
+
+enum dis_init_result {
+    DIS_INIT_OK = 0,
+    DIS_INIT_USAGE,   /* an option's value was refused: err names it (exit status 2) */
+    DIS_INIT_FATAL,   /* libwireshark could not start (exit status 3) */
+};
+
+/* Initialises wiretap and epan once per process, exactly in tshark's order (see
+ * docs/INTERNALS.md): configuration, profile, dissectors, the user's settings, then the
+ * command line's preferences, decode-as rules, protocols and display filter. */
+enum dis_init_result dis_global_init(const struct dis_config *cfg, char *err, size_t errlen);
 
 /* "4.0.17": the libwireshark this process dissects with. */
 const char *dis_wireshark_version(void);
@@ -24,19 +47,33 @@ void dis_for_each_field(dis_field_cb cb, void *ctx);
 int dis_proto_id(const char *filter_name);     /* -1 if unknown */
 int dis_field_id(const char *abbrev);          /* -1 if unknown */
 
+/* Things a capture file tells the dissectors besides its packets (pcapng blocks), handed
+ * on in file order before the packet that follows them. */
+void dis_add_secrets(uint32_t secrets_type, const void *data, size_t len); /* DSB */
+void dis_add_ipv4_name(uint32_t addr_be, const char *name);                 /* NRB */
+void dis_add_ipv6_name(const uint8_t addr[16], const char *name);          /* NRB */
+
 /* A dissection context: one epan session at a time, reused buffers. */
 struct dis;
 
 struct dis *dis_new(void);
 void dis_free(struct dis *d);
 
-/* Starts a new session (frame numbers from 1, fresh conversation and reassembly
- * state). Called per capture file, and periodically in long live captures. */
+/* Starts a new session (fresh conversation and reassembly state; the interfaces of the
+ * last source are forgotten). Called per capture file, and periodically in long live
+ * captures. */
 void dis_begin_session(struct dis *d, int file_type_subtype);
 
-/* Dissects one record; data must stay valid until dis_end_packet. Returns the
- * protocol tree (never NULL) and sets *frame_number. */
-proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data, uint32_t *frame_number);
+/* The name and description of a capture interface (pcapng IDB), for frame.interface_*.
+ * Strings are copied. */
+void dis_set_interface(struct dis *d, uint32_t id, const char *name, const char *description);
+
+/* Dissects one record as frame number 'frame_number' (the capture's: numbers must grow;
+ * other frames' fields refer to these numbers); data must stay valid until
+ * dis_end_packet. Returns the protocol tree (never NULL). *passed says whether the
+ * display filter (-Y) accepts the packet (true without a filter). */
+proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data, uint32_t frame_number,
+                       bool *passed);
 
 /* Releases the per-packet state of the last dis_packet. */
 void dis_end_packet(struct dis *d);

@@ -12,6 +12,7 @@
 #include "../dissect/dissect.h"
 #include "../util/strset.h"
 #include "../util/timefmt.h"
+#include "community_id.h"
 #include "json.h"
 #include "naming.h"
 #include "sections.h"
@@ -28,6 +29,7 @@ struct field_cache {
     uint8_t proto_known; /* kind/listed computed */
     uint8_t kind;       /* enum layer_kind, for protocols */
     uint8_t listed;     /* protocol named in protocols.list */
+    uint8_t top;        /* a frame field written as a top-level field, not in the frame layer */
 };
 
 struct item {
@@ -37,10 +39,12 @@ struct item {
 };
 
 struct layer {
-    proto_node *node;
+    proto_node *node;  /* NULL for a link layer made of pseudo-header items only */
     int proto_id;
     const char *name;
-    int attach_first; /* first index in d->attach, or -1 */
+    int pre_first;     /* items before the layer's own (a pseudo-header), in d->attach, or -1 */
+    int attach_first;  /* items after them, or -1 */
+    enum layer_role role;
 };
 
 struct attach {
@@ -54,6 +58,13 @@ struct doc {
     struct strset *listed;
     int proto_frame;
     int hf_frame_len, hf_frame_cap_len, hf_frame_protocols;
+    struct {                /* what the Community ID is computed from */
+        int ip, ipv6, tcp, udp, sctp, icmp, icmpv6;       /* protocols */
+        int ip_src, ip_dst, ip_proto, ip6_src, ip6_dst;   /* fields */
+        int ip6_nxt[5];     /* ipv6.nxt and the extension headers' */
+        int ports[5][2];    /* tcp, udp, sctp ports; icmp, icmpv6 type and code */
+    } cid;
+    bool in_frame;          /* collecting the frame layer: leave out its top-level facts */
 
     struct field_cache *fc; /* indexed by field id */
     size_t fc_n;
@@ -70,6 +81,8 @@ struct doc {
     struct layer_info info[MAX_LAYERS];
     struct attach *attach;
     size_t attach_n, attach_cap;
+    proto_node **pre;       /* top-level items waiting for the layer they belong to */
+    size_t pre_n, pre_cap;
 
     /* Field ids for the sinks: (layer key, field) -> dense id, and each id's definition
      * (path, class), handed on with the first document that uses it. */
@@ -156,6 +169,36 @@ struct doc *doc_new(const struct doc_config *cfg, char *err, size_t errlen)
     d->hf_frame_len = dis_field_id("frame.len");
     d->hf_frame_cap_len = dis_field_id("frame.cap_len");
     d->hf_frame_protocols = dis_field_id("frame.protocols");
+    d->cid.ip = dis_proto_id("ip");
+    d->cid.ipv6 = dis_proto_id("ipv6");
+    d->cid.tcp = dis_proto_id("tcp");
+    d->cid.udp = dis_proto_id("udp");
+    d->cid.sctp = dis_proto_id("sctp");
+    d->cid.icmp = dis_proto_id("icmp");
+    d->cid.icmpv6 = dis_proto_id("icmpv6");
+    d->cid.ip_src = dis_field_id("ip.src");
+    d->cid.ip_dst = dis_field_id("ip.dst");
+    d->cid.ip_proto = dis_field_id("ip.proto");
+    d->cid.ip6_src = dis_field_id("ipv6.src");
+    d->cid.ip6_dst = dis_field_id("ipv6.dst");
+    const char *nxt[5] = { "ipv6.nxt", "ipv6.hopopts.nxt", "ipv6.routing.nxt", "ipv6.fraghdr.nxt",
+                           "ipv6.dstopts.nxt" };
+    for (int i = 0; i < 5; i++)
+        d->cid.ip6_nxt[i] = dis_field_id(nxt[i]);
+    const char *ports[5][2] = { { "tcp.srcport", "tcp.dstport" }, { "udp.srcport", "udp.dstport" },
+                                { "sctp.srcport", "sctp.dstport" }, { "icmp.type", "icmp.code" },
+                                { "icmpv6.type", "icmpv6.code" } };
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 2; j++)
+            d->cid.ports[i][j] = dis_field_id(ports[i][j]);
+    /* The frame's facts that are top-level fields of every document (docs/schema.md). */
+    const char *top[] = { "frame.number", "frame.len", "frame.cap_len", "frame.protocols",
+                          "frame.time", "frame.time_epoch" };
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
+        int id = dis_field_id(top[i]);
+        if (id >= 0 && (size_t)id < d->fc_n)
+            d->fc[id].top = 1;
+    }
     buf_init(&d->source_json, 256);
     buf_init(&d->out, 64 * 1024);
     buf_init(&d->tmp, 256);
@@ -178,6 +221,7 @@ void doc_free(struct doc *d)
     free(d->items);
     free(d->order);
     free(d->attach);
+    free(d->pre);
     free(d->ref_keys);
     free(d->ref_ids);
     free(d->ids);
@@ -299,8 +343,15 @@ static void write_value(struct doc *d, field_info *fi)
         break;
     case FT_ABSOLUTE_TIME: {
         const nstime_t *t = fvalue_get_time(fv);
+        /* Wireshark's conventions: an NTP time of zero is "NULL" (no time), and a
+         * fraction of G_MAXINT means "whole seconds only". */
+        if (hf->display == ABSOLUTE_TIME_NTP_UTC && t->secs == 0 &&
+            (t->nsecs == 0 || t->nsecs == G_MAXINT)) {
+            buf_add(b, "null", 4);
+            break;
+        }
         buf_addc(b, '"');
-        tf_iso8601(b, (int64_t)t->secs, t->nsecs, 9);
+        tf_iso8601(b, (int64_t)t->secs, t->nsecs == G_MAXINT ? 0 : t->nsecs, 9);
         buf_addc(b, '"');
         break;
     }
@@ -389,6 +440,8 @@ static int canonical_id(struct doc *d, const header_field_info *hf)
 static void add_item(struct doc *d, field_info *fi)
 {
     int id = canonical_id(d, fi->hfinfo); /* <= hfinfo->id, so already in the tables */
+    if (d->in_frame && d->fc[id].top)
+        return;
     if (d->items_n == d->items_cap) {
         d->items_cap = d->items_cap ? d->items_cap * 2 : 512;
         d->items = xrealloc(d->items, d->items_cap * sizeof *d->items);
@@ -490,13 +543,25 @@ static uint32_t ref_id(struct doc *d, uint64_t ref)
 
 static void add_ref(struct doc *d, size_t li, uint32_t field)
 {
-    uint32_t lk = d->info[li].role != ROLE_OTHER ? (uint32_t)d->info[li].role
-                                                 : REF_OTHER_BASE + (uint32_t)d->layers[li].proto_id;
+    uint32_t lk = d->layers[li].role != ROLE_OTHER ? (uint32_t)d->layers[li].role
+                                                   : REF_OTHER_BASE + (uint32_t)d->layers[li].proto_id;
     if (d->ids_n == d->ids_cap) {
         d->ids_cap = d->ids_cap ? d->ids_cap * 2 : 256;
         d->ids = xrealloc(d->ids, d->ids_cap * sizeof *d->ids);
     }
     d->ids[d->ids_n++] = ref_id(d, ((uint64_t)lk << 32) | field);
+}
+
+static void collect_attached(struct doc *d, int a)
+{
+    for (; a >= 0; a = d->attach[a].next) {
+        proto_node *n = d->attach[a].node;
+        field_info *fi = PNODE_FINFO(n);
+        if (fi && fi->hfinfo->id != hf_text_only &&
+            !((fi->hfinfo->type == FT_NONE || fi->hfinfo->type == FT_PROTOCOL) && n->first_child))
+            add_item(d, fi);
+        collect(d, n, 1);
+    }
 }
 
 static void write_layer(struct doc *d, size_t li)
@@ -505,7 +570,7 @@ static void write_layer(struct doc *d, size_t li)
     struct layer *l = &d->layers[li];
     buf_addc(b, '{');
     bool first = true;
-    if (d->info[li].role == ROLE_OTHER) {
+    if (l->role == ROLE_OTHER) {
         const char *env = li > 0 ? d->layers[li - 1].name : "frame";
         buf_adds(b, "\"envelope\":");
         json_str(b, env, strlen(env), 0);
@@ -518,15 +583,12 @@ static void write_layer(struct doc *d, size_t li)
         d->gen = 1;
     }
     d->items_n = d->order_n = 0;
-    collect(d, l->node, 0);
-    for (int a = l->attach_first; a >= 0; a = d->attach[a].next) {
-        proto_node *n = d->attach[a].node;
-        field_info *fi = PNODE_FINFO(n);
-        if (fi && fi->hfinfo->id != hf_text_only &&
-            !((fi->hfinfo->type == FT_NONE || fi->hfinfo->type == FT_PROTOCOL) && n->first_child))
-            add_item(d, fi);
-        collect(d, n, 1);
-    }
+    d->in_frame = l->role == ROLE_FRAME;
+    collect_attached(d, l->pre_first);
+    if (l->node)
+        collect(d, l->node, 0);
+    collect_attached(d, l->attach_first);
+    d->in_frame = false;
     for (size_t o = 0; o < d->order_n; o++) {
         struct item *it = &d->items[d->order[o]];
         if (!first)
@@ -551,11 +613,11 @@ static void write_layer(struct doc *d, size_t li)
 
 static const char *layer_key(struct doc *d, size_t i)
 {
-    const char *k = sections_role_key(d->info[i].role);
+    const char *k = sections_role_key(d->layers[i].role);
     return k ? k : d->layers[i].name;
 }
 
-static void add_attach(struct doc *d, int layer, proto_node *node)
+static void add_attach(struct doc *d, int layer, proto_node *node, bool pre)
 {
     if (d->attach_n == d->attach_cap) {
         d->attach_cap = d->attach_cap ? d->attach_cap * 2 : 32;
@@ -563,7 +625,7 @@ static void add_attach(struct doc *d, int layer, proto_node *node)
     }
     int idx = (int)d->attach_n++;
     d->attach[idx] = (struct attach){ node, -1 };
-    int *p = &d->layers[layer].attach_first;
+    int *p = pre ? &d->layers[layer].pre_first : &d->layers[layer].attach_first;
     while (*p >= 0)
         p = &d->attach[*p].next;
     *p = idx;
@@ -580,6 +642,98 @@ static void proto_facts(struct doc *d, int proto_id, const char *name)
     c->proto_known = 1;
 }
 
+/* The first field with one of the ids below node (depth-first), or the last with last. */
+static field_info *find_field(proto_node *node, const int *ids, size_t n, bool last, int depth)
+{
+    field_info *hit = NULL;
+    for (proto_node *c = node->first_child; c && depth < MAX_DEPTH; c = c->next) {
+        field_info *fi = PNODE_FINFO(c);
+        if (fi)
+            for (size_t i = 0; i < n; i++)
+                if (fi->hfinfo->id == ids[i]) {
+                    if (!last)
+                        return fi;
+                    hit = fi;
+                }
+        if (c->first_child) {
+            field_info *sub = find_field(c, ids, n, last, depth + 1);
+            if (sub && !last)
+                return sub;
+            if (sub)
+                hit = sub;
+        }
+    }
+    return hit;
+}
+
+static bool field_uint(proto_node *node, int id, uint32_t *out)
+{
+    field_info *fi = find_field(node, &id, 1, false, 0);
+    if (!fi)
+        return false;
+    *out = fvalue_get_uinteger(&fi->value);
+    return true;
+}
+
+/* The packet's flow for the Community ID (docs/schema.md): the last IP header at the top
+ * of the tree (tunnels are followed: VXLAN, GRE, IP in IP put the inner packet at the
+ * top; ICMP errors, sFlow samples and the like quote packets inside their own item) and
+ * the TCP, UDP, SCTP, ICMP or ICMPv6 header after it; without one (another protocol, a
+ * fragment, a packet cut short), the IP-only form. */
+static bool flow_of(struct doc *d, size_t nl, struct cid_flow *f)
+{
+    long ipl = -1;
+    for (size_t i = 0; i < nl; i++)
+        if (d->layers[i].proto_id == d->cid.ip || d->layers[i].proto_id == d->cid.ipv6)
+            ipl = (long)i;
+    if (ipl < 0 || !d->layers[ipl].node)
+        return false;
+    proto_node *ip = d->layers[ipl].node;
+    memset(f, 0, sizeof *f);
+    uint32_t proto = 0;
+    if (d->layers[ipl].proto_id == d->cid.ip) {
+        field_info *s = find_field(ip, &d->cid.ip_src, 1, false, 0);
+        field_info *t = find_field(ip, &d->cid.ip_dst, 1, false, 0);
+        if (!s || !t || !field_uint(ip, d->cid.ip_proto, &proto))
+            return false;
+        uint32_t a = s->value.value.ipv4.addr, b = t->value.value.ipv4.addr; /* host order */
+        a = htonl(a);
+        b = htonl(b);
+        f->family = 4;
+        memcpy(f->saddr, &a, 4);
+        memcpy(f->daddr, &b, 4);
+    } else {
+        field_info *s = find_field(ip, &d->cid.ip6_src, 1, false, 0);
+        field_info *t = find_field(ip, &d->cid.ip6_dst, 1, false, 0);
+        field_info *n = find_field(ip, d->cid.ip6_nxt, 5, true, 0);
+        if (!s || !t || !n)
+            return false;
+        f->family = 6;
+        memcpy(f->saddr, s->value.value.ipv6.addr.bytes, 16);
+        memcpy(f->daddr, t->value.value.ipv6.addr.bytes, 16);
+        proto = fvalue_get_uinteger(&n->value);
+    }
+    f->proto = (uint8_t)proto;
+    const int tp[5] = { d->cid.tcp, d->cid.udp, d->cid.sctp, d->cid.icmp, d->cid.icmpv6 };
+    const uint8_t num[5] = { CID_PROTO_TCP, CID_PROTO_UDP, CID_PROTO_SCTP, CID_PROTO_ICMP,
+                             CID_PROTO_ICMPV6 };
+    for (size_t i = (size_t)ipl + 1; i < nl; i++)
+        for (int k = 0; k < 5; k++) {
+            if (d->layers[i].proto_id != tp[k] || !d->layers[i].node)
+                continue;
+            uint32_t a, b;
+            if (field_uint(d->layers[i].node, d->cid.ports[k][0], &a) &&
+                field_uint(d->layers[i].node, d->cid.ports[k][1], &b)) {
+                f->proto = num[k];
+                f->has_ports = true;
+                f->sport = (uint16_t)a;
+                f->dport = (uint16_t)b;
+            }
+            return true;
+        }
+    return true;
+}
+
 const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec,
                             uint32_t frame_number, struct doc_info *info)
 {
@@ -590,42 +744,82 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     buf_reset(&d->def_paths);
     size_t nl = 0;
     proto_node *frame = NULL;
+    size_t after_frame = 0;  /* the first layer after the frame */
     d->attach_n = 0;
+    d->pre_n = 0;
 
-    /* Top-level items: each protocol is a layer; anything else joins the latest layer
-     * of its own protocol, else the layer before it. */
+    /* Top-level items, in tree order. Each protocol is a layer (the frame too, and what
+     * stands before it: packet comments). Items that are not protocols: those between the
+     * frame and the first protocol are a pseudo-header (Juniper's, say) and go to the link
+     * layer; later ones join the latest layer of their own protocol, else the layer before
+     * them. */
     for (proto_node *c = tree ? tree->first_child : NULL; c; c = c->next) {
         field_info *fi = PNODE_FINFO(c);
         if (!fi)
             continue;
         header_field_info *hf = fi->hfinfo;
-        if (hf->type == FT_PROTOCOL && hf->id == d->proto_frame && !frame && nl == 0) {
-            frame = c;
-            continue;
-        }
+        bool is_frame = hf->type == FT_PROTOCOL && hf->id == d->proto_frame && !frame;
         if (hf->type == FT_PROTOCOL && hf->id != hf_text_only) {
             if (nl == MAX_LAYERS) { /* pathological nesting: keep the rest in the last layer */
-                add_attach(d, (int)nl - 1, c);
+                add_attach(d, (int)nl - 1, c, false);
                 continue;
             }
             proto_facts(d, hf->id, hf->abbrev);
-            d->layers[nl] = (struct layer){ c, hf->id, hf->abbrev, -1 };
+            d->layers[nl] = (struct layer){ c, hf->id, hf->abbrev, -1, -1,
+                                            is_frame ? ROLE_FRAME : ROLE_OTHER };
             d->info[nl] = (struct layer_info){ hf->abbrev, d->fc[hf->id].kind,
                                                d->fc[hf->id].listed, ROLE_OTHER };
             nl++;
+            if (is_frame) {
+                frame = c;
+                after_frame = nl;
+                for (size_t i = 0; i < d->pre_n; i++) /* before the frame: its own */
+                    add_attach(d, (int)nl - 1, d->pre[i], true);
+                d->pre_n = 0;
+            }
             continue;
         }
-        if (nl == 0)
-            continue; /* belongs to the frame, which is not a layer */
+        if (nl == after_frame) { /* before the first protocol after the frame */
+            if (d->pre_n == d->pre_cap) {
+                d->pre_cap = d->pre_cap ? d->pre_cap * 2 : 16;
+                d->pre = xrealloc(d->pre, d->pre_cap * sizeof *d->pre);
+            }
+            d->pre[d->pre_n++] = c;
+            continue;
+        }
         int target = (int)nl - 1;
         for (int i = (int)nl - 1; i >= 0; i--)
             if (d->layers[i].proto_id == hf->parent) {
                 target = i;
                 break;
             }
-        add_attach(d, target, c);
+        add_attach(d, target, c, false);
     }
-    int proto = sections_assign(d->info, nl);
+    if (d->pre_n && (nl == after_frame || d->info[after_frame].kind != KIND_OTHER) &&
+        nl < MAX_LAYERS) {
+        /* A pseudo-header and no link protocol after it: it is the link layer itself,
+         * named after the protocol of its first field. */
+        memmove(d->layers + after_frame + 1, d->layers + after_frame,
+                (nl - after_frame) * sizeof *d->layers);
+        memmove(d->info + after_frame + 1, d->info + after_frame,
+                (nl - after_frame) * sizeof *d->info);
+        header_field_info *hf = PNODE_FINFO(d->pre[0])->hfinfo;
+        int pid = hf->parent >= 0 ? hf->parent : hf->id;
+        const char *name = pid >= 0 ? proto_registrar_get_nth((guint)pid)->abbrev : "link";
+        d->layers[after_frame] = (struct layer){ NULL, pid, name, -1, -1, ROLE_OTHER };
+        d->info[after_frame] = (struct layer_info){ name, KIND_OTHER, false, ROLE_OTHER };
+        nl++;
+    }
+    int proto = sections_assign(d->info + after_frame, nl - after_frame);
+    if (proto >= 0)
+        proto += (int)after_frame;
+    for (size_t i = after_frame; i < nl; i++)
+        d->layers[i].role = d->info[i].role;
+    if (d->pre_n && after_frame < nl) {
+        size_t link = after_frame; /* the link layer, by the rule above */
+        for (size_t i = 0; i < d->pre_n; i++)
+            add_attach(d, (int)link, d->pre[i], true);
+    }
 
     /* Frame facts: lengths and the protocol stack, as Wireshark computed them. */
     uint64_t len = 0, caplen = 0;
@@ -653,8 +847,9 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     int64_t secs = 0;
     int32_t nsecs = 0;
     if (rec->presence_flags & WTAP_HAS_TS) {
+        /* As Wireshark's time arithmetic does: a fraction of 1e9 ns or more carries. */
         secs = (int64_t)rec->ts.secs;
-        nsecs = rec->ts.nsecs;
+        nsecs = tf_normalise(&secs, rec->ts.nsecs);
     }
     info->ts_sec = secs;
     info->ts_nsec = nsecs;
@@ -681,6 +876,13 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     buf_adds(b, ",\"protocol\":");
     const char *pname = proto >= 0 ? d->layers[proto].name : "frame";
     json_str(b, pname, strlen(pname), 0);
+    struct cid_flow flow;
+    if (flow_of(d, nl, &flow)) {
+        char id[CID_MAX];
+        size_t n = cid_hash(&flow, 0, id);
+        buf_adds(b, ",\"community_id\":");
+        json_str(b, id, n, 0);
+    }
     buf_adds(b, ",\"layers\":{");
 
     bool first = true;

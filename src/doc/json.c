@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "../util/timefmt.h"
+
 static const char hexdig[] = "0123456789abcdef";
 
 /* 1: byte needs escaping or UTF-8 checking; 0: copy as is. */
@@ -180,13 +182,14 @@ void json_double(struct buf *b, double v, int digits)
 
 void json_seconds(struct buf *b, int64_t secs, int32_t nsecs, int frac_digits)
 {
-    /* Normalise negative relative times: -0.5 s is secs=0, nsecs=-500000000. */
-    bool neg = secs < 0 || (secs == 0 && nsecs < 0);
+    /* Carry first (a fraction may be out of range), then print sign and magnitude:
+     * secs=-2, nsecs=3e8 is -1.7 s. */
+    int64_t ns = tf_normalise(&secs, nsecs);
+    bool neg = secs < 0;
     uint64_t s = neg ? (uint64_t)0 - (uint64_t)secs : (uint64_t)secs;
-    int64_t ns = nsecs < 0 ? -(int64_t)nsecs : nsecs;
-    if (neg && secs < 0 && nsecs > 0) { /* secs=-2, nsecs=+3e8 means -1.7 */
+    if (neg && ns > 0) {
         s -= 1;
-        ns = 1000000000 - nsecs;
+        ns = 1000000000 - ns;
     }
     if (neg)
         buf_addc(b, '-');

@@ -37,6 +37,7 @@ const char *sections_role_key(enum layer_role role)
     case ROLE_NETWORK: return "network";
     case ROLE_TRANSPORT: return "transport";
     case ROLE_APPLICATION: return "application";
+    case ROLE_FRAME: return "frame";
     default: return NULL;
     }
 }

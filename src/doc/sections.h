@@ -9,9 +9,12 @@
 
 enum layer_kind { KIND_OTHER = 0, KIND_NETWORK, KIND_TRANSPORT };
 
-enum layer_role { ROLE_OTHER = 0, ROLE_LINK, ROLE_NETWORK, ROLE_TRANSPORT, ROLE_APPLICATION };
+/* ROLE_FRAME is the frame itself (Wireshark's "frame" item), which sections_assign never
+ * sees: it stands before the layers it is given. */
+enum layer_role { ROLE_OTHER = 0, ROLE_LINK, ROLE_NETWORK, ROLE_TRANSPORT, ROLE_APPLICATION,
+                  ROLE_FRAME };
 
-/* One protocol layer of a packet, in packet order, the frame excluded. */
+/* One protocol layer of a packet, in packet order, after the frame. */
 struct layer_info {
     const char *name;      /* protocol filter name, e.g. "eth" */
     enum layer_kind kind;  /* from sections_kind(name) */

@@ -49,11 +49,22 @@ static char *put_time(char *o, const struct tf_civil *c)
     return put(o, c->sec, 2);
 }
 
+int32_t tf_normalise(int64_t *secs, int64_t nsecs)
+{
+    int64_t carry = nsecs / 1000000000;
+    nsecs %= 1000000000;
+    if (nsecs < 0) {
+        nsecs += 1000000000;
+        carry -= 1;
+    }
+    *secs += carry;
+    return (int32_t)nsecs;
+}
+
 void tf_iso8601(struct buf *b, int64_t secs, int32_t nsecs, int frac_digits)
 {
     struct tf_civil c;
-    if (nsecs < 0 || nsecs > 999999999)
-        nsecs = 0;
+    nsecs = tf_normalise(&secs, nsecs);
     tf_from_epoch(secs, &c);
     char *o = buf_reserve(b, 32), *s = o;
     o = put_date(o, &c);

@@ -20,6 +20,8 @@ TOP_LEVEL_TYPES = {
 }
 
 ROLE_LAYERS = ("link", "network", "transport", "application")
+# Top-level fields a document has only sometimes.
+OPTIONAL_TOP_LEVEL_TYPES = {"community_id": str, "interface": str}
 
 
 def field_values(obj, name):

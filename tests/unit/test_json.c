@@ -79,6 +79,17 @@ int main(void)
     buf_addc(&b, ' ');
     json_seconds(&b, -2, 300000000, 3);
     CHECK_STR(buf_cstr(&b), "1438233730.634684 0.000000005 -0.500000000 -1.700");
+
+    /* Fractions out of range carry, as Wireshark's arithmetic does (hostile records). */
+    buf_reset(&b);
+    json_seconds(&b, 1709294400, 1500000000, 6);
+    buf_addc(&b, ' ');
+    json_seconds(&b, 0, -2078753920, 9);
+    buf_addc(&b, ' ');
+    json_seconds(&b, 5, -300000000, 1);
+    buf_addc(&b, ' ');
+    json_seconds(&b, 0, 1147483648, 9);
+    CHECK_STR(buf_cstr(&b), "1709294401.500000 -2.078753920 4.7 1.147483648");
     buf_fini(&b);
     return TH_DONE("test_json");
 }

@@ -38,6 +38,17 @@ int main(void)
         prev = c;
     }
     CHECK(bad == 0);
+
+    /* A fraction of 1e9 ns or more (or negative, from an overflowed record) carries. */
+    int64_t secs = 1709294400;
+    CHECK(tf_normalise(&secs, 1500000000) == 500000000 && secs == 1709294401);
+    secs = 0;
+    CHECK(tf_normalise(&secs, -2078753920) == 921246080 && secs == -3);
+    secs = 7;
+    CHECK(tf_normalise(&secs, 999999999) == 999999999 && secs == 7);
+    buf_reset(&b);
+    tf_iso8601(&b, 1709294400, 1500000000, 9);
+    CHECK_STR(buf_cstr(&b), "2024-03-01T12:00:01.500000000Z");
     buf_fini(&b);
     return TH_DONE("test_timefmt");
 }
