@@ -184,8 +184,24 @@ if [ -n "$only" ]; then
 else
     want="wait_for_status=green&wait_for_nodes=$n"; ports=("${hp[@]}")
 fi
+console_tail() { # I: the end of node I's latest console
+    local c
+    c=$(ls -t "$dir/node-$1/tmp"/espcap-node.*/console.log 2>/dev/null | head -n 1)
+    if [ -n "$c" ]; then
+        echo "start-cluster: --- last lines of node $1's console ($c) ---" >&2
+        tail -n 40 "$c" >&2
+    fi
+}
 deadline=$((SECONDS + timeout_s))
 while :; do
+    for i in "${started[@]}"; do
+        if ! running "$i"; then
+            echo "start-cluster: node $i exited while the cluster formed" >&2
+            console_tail "$i"
+            [ -n "$only" ] || "$here/stop-cluster.sh" "$dir" >&2 || true
+            exit 1
+        fi
+    done
     reply=$(http_get "${ports[0]}" "/_cluster/health?$want&timeout=5s" || true)
     if [ "${reply%%$'\n'*}" = 200 ] && grep -q '"timed_out":false' <<<"$reply"; then
         break
@@ -193,6 +209,8 @@ while :; do
     if [ $SECONDS -ge $deadline ]; then
         echo "start-cluster: the cluster in $dir did not reach $want within ${timeout_s} s;" \
             "last answer: ${reply:0:600}" >&2
+        for i in "${started[@]}"; do console_tail "$i"; done
+        [ -n "$only" ] || "$here/stop-cluster.sh" "$dir" >&2 || true
         exit 1
     fi
     sleep 0.5
