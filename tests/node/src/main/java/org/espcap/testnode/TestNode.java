@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //
-// espcap test node: a real single-node OpenSearch started in-process for the
-// test suite (never a mock).  See tests/node/README.md.
+// espcap test node: a real OpenSearch / Elasticsearch node started in-process
+// for the test suite (never a mock).  See tests/node/README.md.
 
 package org.espcap.testnode;
 
@@ -15,45 +15,43 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-
-import org.opensearch.common.logging.LogConfigurator;
-import org.opensearch.common.settings.Settings;
-import org.opensearch.core.common.transport.TransportAddress;
-import org.opensearch.env.Environment;
-import org.opensearch.http.HttpServerTransport;
-import org.opensearch.node.InternalSettingsPreparer;
-import org.opensearch.node.Node;
-import org.opensearch.plugins.Plugin;
-import org.opensearch.transport.Netty4Plugin;
 
 /**
- * A {@link Node} with the netty4 transport/HTTP plugin loaded from the class
- * path (the same mechanism OpenSearch's own MockNode uses), plus a small
- * command-line front end.
+ * The launcher's front end, the same for every engine: options, folders, the
+ * settings common to all engines, log configuration, port file, shutdown.  What
+ * differs per engine is behind {@link Engine}; the jar of each flavour holds
+ * exactly one implementation.
  *
  * <pre>
- * java -jar espcap-testnode.jar [options] [-Ekey=value ...]
- *   --http-port N      HTTP port on 127.0.0.1; 0 (default) = pick a free one
- *   --port-file FILE   once the node is up, write the bound HTTP port to FILE
- *                      (atomically: written to FILE.tmp, then renamed)
- *   --work-dir DIR     folder for path.home, path.data, path.logs
- *                      (default: a fresh temporary folder); deleted at exit
- *   --data DIR         path.data elsewhere (kept at exit)
- *   --keep             do not delete the work folder at exit
- *   --write-queue N    thread_pool.write.queue_size
- *   --write-threads N  thread_pool.write.size
- *   --exit-on-eof      stop when standard input reaches end of file
+ * java -jar espcap-testnode-FLAVOR.jar [options] [-Ekey=value ...]
+ *   --http-port N        HTTP port on 127.0.0.1; 0 (default) = pick a free one
+ *   --transport-port N   transport (node-to-node) port; 0 (default) = a free one
+ *   --port-file FILE     once the node is up, write the bound HTTP port to FILE
+ *                        (atomically: written to FILE.tmp, then renamed)
+ *   --work-dir DIR       folder for path.home, path.data, path.logs
+ *                        (default: a fresh temporary folder); deleted at exit
+ *   --data DIR           path.data elsewhere (kept at exit)
+ *   --keep               do not delete the work folder at exit
+ *   --write-queue N      thread_pool.write.queue_size
+ *   --write-threads N    thread_pool.write.size
+ *   --exit-on-eof        stop when standard input reaches end of file
+ *   --node-name NAME     node.name (default espcap-node-0)
+ *   --cluster-name NAME  cluster.name (default espcap-test)
+ *   --seed-hosts H:P,..  join a cluster: discovery.seed_hosts (a bare port means
+ *                        127.0.0.1:port); without it the node is a single-node cluster
+ *   --cluster-managers N1,N2,..  node names of a new cluster's first election
+ *                        (cluster.initial_cluster_manager_nodes / initial_master_nodes)
+ *   --replicas N         default replicas of new indices (0 alone, 1 in a cluster)
  *   -Ekey=value, -E key=value   any other node setting
  * </pre>
  *
@@ -62,167 +60,68 @@ import org.opensearch.transport.Netty4Plugin;
  * command-line arguments win.  Logging goes to {@code <work>/logs/} at WARN;
  * {@code -Elogger.level=INFO} raises it.
  */
-public final class TestNode extends Node {
+public final class TestNode {
 
-    /** Plugins loaded from the class path instead of a plugins/ folder. */
-    static final List<Class<? extends Plugin>> CLASSPATH_PLUGINS = List.of(Netty4Plugin.class);
-
-    public static final String CLUSTER_NAME = "espcap-test";
-    public static final String NODE_NAME = "espcap-node-0";
-
-    public TestNode(Environment environment) {
-        // forbidPrivateIndexSettings = true, as in a normal node
-        super(environment, CLASSPATH_PLUGINS, true);
+    private TestNode() {
     }
 
-    /** The port the HTTP transport is bound to (valid after {@link #start()}). */
-    public int httpPort() {
-        TransportAddress address = injector().getInstance(HttpServerTransport.class).boundAddress().publishAddress();
-        return address.getPort();
-    }
+    /** The system property the log4j2.properties resource takes the log file from. */
+    static final String LOG_FILE_PROPERTY = "espcap.testnode.log.file";
 
-    // ------------------------------------------------------------------ options
-
-    static final class Options {
-        String httpPort;
-        Path portFile;
-        Path workDir;
-        Path dataDir;
-        boolean keep;
-        String writeQueue;
-        String writeThreads;
-        boolean exitOnEof;
-        final Map<String, String> extra = new LinkedHashMap<>();
-    }
-
-    private static void usage(PrintStream out) {
-        out.println("usage: java -jar espcap-testnode.jar [--http-port N] [--port-file FILE] [--work-dir DIR]");
-        out.println("         [--data DIR] [--keep] [--write-queue N] [--write-threads N] [--exit-on-eof]");
-        out.println("         [-Ekey=value ...]");
-        out.println("every option may also be a system property espcap.node.<option>, e.g. -Despcap.node.http-port=0");
-    }
-
-    private static final class UsageException extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        UsageException(String message) {
-            super(message);
+    /** The engine compiled into this jar. */
+    static Engine engine() {
+        Iterator<Engine> it = ServiceLoader.load(Engine.class, TestNode.class.getClassLoader()).iterator();
+        if (!it.hasNext()) {
+            throw new IllegalStateException("no " + Engine.class.getName() + " in this jar (built without a flavour?)");
         }
-    }
-
-    static Options parse(String[] args) throws UsageException {
-        Map<String, String> values = new LinkedHashMap<>();
-        Options o = new Options();
-        // system properties first, arguments override them
-        for (String name : List.of("http-port", "port-file", "work-dir", "data", "keep", "write-queue",
-                "write-threads", "exit-on-eof")) {
-            String v = System.getProperty("espcap.node." + name);
-            if (v != null) {
-                values.put(name, v);
-            }
+        Engine e = it.next();
+        if (it.hasNext()) {
+            throw new IllegalStateException("more than one engine on the class path: " + e.description() + ", "
+                    + it.next().description());
         }
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (a.equals("-h") || a.equals("--help")) {
-                throw new UsageException(null);
-            } else if (a.startsWith("-E")) {
-                String kv = a.length() > 2 ? a.substring(2) : (i + 1 < args.length ? args[++i] : "");
-                int eq = kv.indexOf('=');
-                if (eq <= 0) {
-                    throw new UsageException("bad setting (want -Ekey=value): " + a);
-                }
-                o.extra.put(kv.substring(0, eq), kv.substring(eq + 1));
-            } else if (a.equals("--keep") || a.equals("--exit-on-eof")) {
-                values.put(a.substring(2), "true");
-            } else if (a.startsWith("--")) {
-                String name = a.substring(2);
-                String value;
-                int eq = name.indexOf('=');
-                if (eq >= 0) {
-                    value = name.substring(eq + 1);
-                    name = name.substring(0, eq);
-                } else if (i + 1 < args.length) {
-                    value = args[++i];
-                } else {
-                    throw new UsageException("missing value for " + a);
-                }
-                values.put(name, value);
-            } else {
-                throw new UsageException("unexpected argument: " + a);
-            }
-        }
-        for (Map.Entry<String, String> e : values.entrySet()) {
-            String v = e.getValue();
-            switch (e.getKey()) {
-                case "http-port":
-                    o.httpPort = requireNumber(e.getKey(), v);
-                    break;
-                case "port-file":
-                    o.portFile = Paths.get(v).toAbsolutePath();
-                    break;
-                case "work-dir":
-                    o.workDir = Paths.get(v).toAbsolutePath();
-                    break;
-                case "data":
-                    o.dataDir = Paths.get(v).toAbsolutePath();
-                    break;
-                case "keep":
-                    o.keep = Boolean.parseBoolean(v);
-                    break;
-                case "write-queue":
-                    o.writeQueue = requireNumber(e.getKey(), v);
-                    break;
-                case "write-threads":
-                    o.writeThreads = requireNumber(e.getKey(), v);
-                    break;
-                case "exit-on-eof":
-                    o.exitOnEof = Boolean.parseBoolean(v);
-                    break;
-                default:
-                    throw new UsageException("unknown option --" + e.getKey());
-            }
-        }
-        return o;
-    }
-
-    private static String requireNumber(String name, String v) throws UsageException {
-        try {
-            Integer.parseInt(v.trim());
-            return v.trim();
-        } catch (NumberFormatException ex) {
-            throw new UsageException("--" + name + " wants a number, got '" + v + "'");
-        }
+        return e;
     }
 
     // ----------------------------------------------------------------- settings
 
-    static Settings buildSettings(Options o, Path home, Path data, Path logs) {
-        Settings.Builder b = Settings.builder()
-                .put("cluster.name", CLUSTER_NAME)
-                .put("node.name", NODE_NAME)
-                .put("path.home", home.toString())
-                .put("path.data", data.toString())
-                .put("path.logs", logs.toString())
-                .put("discovery.type", "single-node")
-                .put("network.host", "127.0.0.1")
-                .put("http.port", o.httpPort == null ? "0" : o.httpPort)
-                .put("transport.port", "0")
-                .put("http.type", "netty4")
-                .put("transport.type", "netty4")
-                // a test machine's disk may be fuller than the default watermarks allow
-                .put("cluster.routing.allocation.disk.threshold_enabled", false)
-                // a single node holds no replicas: keep new indices green
-                .put("cluster.default_number_of_replicas", 0);
+    /** The node settings: common ones, then the engine's, then -E ones. */
+    static Map<String, String> buildSettings(Engine engine, Options o, Path home, Path data, Path logs) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("cluster.name", o.clusterName);
+        s.put("node.name", o.nodeName);
+        s.put("path.home", home.toString());
+        s.put("path.data", data.toString());
+        s.put("path.logs", logs.toString());
+        s.put("network.host", "127.0.0.1");
+        s.put("http.port", o.httpPort);
+        s.put("transport.port", o.transportPort);
+        s.put("http.type", "netty4");
+        s.put("transport.type", "netty4");
+        // a test machine's disk may be fuller than the default watermarks allow
+        s.put("cluster.routing.allocation.disk.threshold_enabled", "false");
+        if (o.clustered()) {
+            s.put("discovery.seed_hosts", String.join(",", o.seedHosts));
+            if (!o.clusterManagers.isEmpty()) {
+                s.put(engine.initialClusterManagersSetting(), String.join(",", o.clusterManagers));
+            }
+        } else {
+            s.put("discovery.type", "single-node");
+        }
+        // alone, a node holds no replicas: keep new indices green; in a cluster, 1
+        int replicas = o.replicas != null ? o.replicas : (o.clustered() ? 1 : 0);
+        if (!engine.putDefaultReplicas(s, replicas) && o.replicas != null) {
+            System.err.println("espcap-testnode: warning: " + engine.description()
+                    + " has no default number of replicas; --replicas " + o.replicas
+                    + " ignored (new indices get 1: give templates number_of_replicas)");
+        }
         if (o.writeQueue != null) {
-            b.put("thread_pool.write.queue_size", o.writeQueue);
+            s.put("thread_pool.write.queue_size", o.writeQueue);
         }
         if (o.writeThreads != null) {
-            b.put("thread_pool.write.size", o.writeThreads);
+            s.put("thread_pool.write.size", o.writeThreads);
         }
-        for (Map.Entry<String, String> e : o.extra.entrySet()) {
-            b.put(e.getKey(), e.getValue());
-        }
-        return b.build();
+        s.putAll(o.extra);
+        return s;
     }
 
     // --------------------------------------------------------------------- main
@@ -230,24 +129,24 @@ public final class TestNode extends Node {
     public static void main(String[] args) {
         Options o;
         try {
-            o = parse(args);
-        } catch (UsageException e) {
+            o = Options.parse(args);
+        } catch (Options.UsageException e) {
             if (e.getMessage() == null) {
-                usage(System.out);
+                Options.usage(System.out);
                 System.exit(0);
             }
             System.err.println("espcap-testnode: " + e.getMessage());
-            usage(System.err);
+            Options.usage(System.err);
             System.exit(2);
             return;
         }
-        int rc = run(o);
+        int rc = run(engine(), o);
         if (rc != 0) {
             System.exit(rc);
         }
     }
 
-    static int run(Options o) {
+    static int run(Engine engine, Options o) {
         final Path work;
         final boolean deleteWork = !o.keep;
         try {
@@ -264,19 +163,17 @@ public final class TestNode extends Node {
         final Path logs = work.resolve("logs");
         final Path data = o.dataDir != null ? o.dataDir : work.resolve("data");
         final CountDownLatch stopped = new CountDownLatch(1);
-        final TestNode[] holder = new TestNode[1];
+        final List<Engine.Started> holder = new ArrayList<>(1);
 
         // SIGTERM / SIGINT / System.exit: close the node, then remove the work folder
         Thread hook = new Thread(() -> {
-            TestNode node;
+            Engine.Started node;
             synchronized (holder) {
-                node = holder[0];
-                holder[0] = null;
+                node = holder.isEmpty() ? null : holder.remove(0);
             }
             if (node != null) {
                 try {
-                    node.close();
-                    if (!node.awaitClose(30, TimeUnit.SECONDS)) {
+                    if (!node.close(30)) {
                         System.err.println("espcap-testnode: node did not close within 30 s");
                     }
                 } catch (Exception e) {
@@ -300,36 +197,32 @@ public final class TestNode extends Node {
                 }
                 Files.copy(in, home.resolve("config").resolve("log4j2.properties"), StandardCopyOption.REPLACE_EXISTING);
             }
+            System.setProperty(LOG_FILE_PROPERTY, logs.resolve(o.clusterName + ".log").toString());
 
-            Settings settings = buildSettings(o, home, data, logs);
-            Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Collections.emptyMap(), null,
-                    () -> NODE_NAME);
-            LogConfigurator.registerErrorListener();
-            LogConfigurator.setNodeName(NODE_NAME);
-            // configure() redirects System.out/err into log4j loggers; keep the real
-            // streams, the launcher's callers read the start-up line and errors there
+            Map<String, String> settings = buildSettings(engine, o, home, data, logs);
+            long t0 = System.nanoTime();
+            // configuring the engine's logging redirects System.out/err into log4j
+            // loggers; keep the real streams, the launcher's callers read them
             PrintStream realOut = System.out;
             PrintStream realErr = System.err;
+            Engine.Started node;
             try {
-                LogConfigurator.configure(env);
+                node = engine.start(settings);
             } finally {
                 System.setOut(realOut);
                 System.setErr(realErr);
             }
-
-            long t0 = System.nanoTime();
-            TestNode node = new TestNode(env);
             synchronized (holder) {
-                holder[0] = node;
+                holder.add(node);
             }
-            node.start();
             int port = node.httpPort();
             long ms = (System.nanoTime() - t0) / 1_000_000;
             if (o.portFile != null) {
                 writeAtomically(o.portFile, port + "\n");
             }
-            System.out.println("espcap-testnode: started " + NODE_NAME + " in " + ms + " ms; http://127.0.0.1:" + port
-                    + " work=" + work + " pid=" + ProcessHandle.current().pid());
+            System.out.println("espcap-testnode: started " + o.nodeName + " (" + engine.description() + ") in " + ms
+                    + " ms; http://127.0.0.1:" + port + " transport " + node.transportPort() + " work=" + work
+                    + " pid=" + ProcessHandle.current().pid());
             System.out.flush();
         } catch (Throwable t) {
             t.printStackTrace(System.err);
