@@ -30,9 +30,10 @@ from es_support import (NODE_DIR, Indexed, Node, NodeLauncher, NodeStartError,  
                         prefix_for)
 
 
-def _jar_fresh(module, jar):
-    """Like start-node.sh: the launcher jar exists and is newer than its sources."""
-    if not jar.exists() or not (module / "target" / "lib").is_dir():
+def _jar_fresh(module, flavor="os2"):
+    """Like start-node.sh: the flavour's launcher jar exists and is newer than its sources."""
+    jar = module / "target" / flavor / f"espcap-testnode-{flavor}.jar"
+    if not jar.exists() or not (module / "target" / flavor / "lib").is_dir():
         return False
     t = jar.stat().st_mtime
     srcs = [module / "pom.xml"] + [p for p in (module / "src").rglob("*") if p.is_file()]
@@ -121,7 +122,7 @@ def node_pool(request, tmp_path_factory):
             if "es7" in want:
                 pool.launch("es7", timeout=180)
             os_nodes = [n for n in ("es", "busy", "restart") if n in want]
-            if os_nodes and not _jar_fresh(NODE_DIR, NODE_DIR / "target" / "espcap-testnode.jar"):
+            if os_nodes and not _jar_fresh(NODE_DIR):
                 # the first start builds the launcher: no concurrent Maven builds
                 try:
                     pool.get(os_nodes[0])
