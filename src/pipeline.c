@@ -46,6 +46,7 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
     p->stats.files++;
 
     uint64_t n = 0, in_session = 0, last_tick = now_ms();
+    nstime_t prev_ts = { 0, 0 }, first_ts = { 0, 0 };
     struct cap_packet pkt;
     enum cap_status st = CAP_END;
     for (;;) {
@@ -71,8 +72,12 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
         }
         pass_events(p->dis, src);
         uint32_t frame = (uint32_t)(n + 1);
+        struct dis_frame fr = { frame, n > 0, prev_ts, n > 0 ? first_ts : pkt.rec->ts };
+        if (n == 0)
+            first_ts = pkt.rec->ts;
+        prev_ts = pkt.rec->ts;
         bool passed;
-        proto_tree *tree = dis_packet(p->dis, pkt.rec, pkt.data, frame, &passed);
+        proto_tree *tree = dis_packet(p->dis, pkt.rec, pkt.data, &fr, &passed);
         in_session++;
         n++;
         p->stats.packets++;

@@ -36,8 +36,9 @@ struct dis {
     uint32_t cum_bytes;
     nstime_t elapsed;
     frame_data fd;         /* current frame */
-    frame_data prev_dis;   /* copies of the previous frames, for deltas */
-    frame_data prev_cap;
+    frame_data prev_dis;   /* the last frame the display filter passed (with -Y) */
+    bool has_prev_dis;
+    frame_data prev_cap;   /* stand-ins for the capture's previous and first frames */
     frame_data ref_frame;
     bool in_packet, passed;
 };
@@ -123,7 +124,13 @@ void dis_begin_session(struct dis *d, int file_type_subtype)
     d->edt = epan_dissect_new(d->session, TRUE, TRUE);
     d->file_type_subtype = file_type_subtype;
     d->cum_bytes = 0;
+    d->has_prev_dis = false;
     nstime_set_zero(&d->elapsed);
+}
+
+void dis_set_file_type(struct dis *d, int file_type_subtype)
+{
+    d->file_type_subtype = file_type_subtype;
 }
 
 void dis_set_interface(struct dis *d, uint32_t id, const char *name, const char *description)
@@ -143,17 +150,33 @@ void dis_set_interface(struct dis *d, uint32_t id, const char *name, const char 
     i->description = description ? xstrdup(description) : NULL;
 }
 
-proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data, uint32_t frame_number,
-                       bool *passed)
+proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data,
+                       const struct dis_frame *fr, bool *passed)
 {
     /* tshark's process_packet_single_pass: the frame's lengths come from the record
      * (frame_data_init), and the packet is handed on with its captured length as its
      * length and its length on the wire as its reported length, so that a packet cut by
      * a snap length is seen as cut ("_ws.short"), not as malformed. */
-    frame_data_init(&d->fd, frame_number, rec, 0, d->cum_bytes);
+    frame_data_init(&d->fd, fr->number, rec, 0, d->cum_bytes);
     if (dis_dfcode)
         epan_dissect_prime_with_dfilter(d->edt, dis_dfcode);
     prime_epan_dissect_with_postdissector_wanted_hfids(d->edt);
+    /* The capture's frames around this one, as tshark's single pass knows them: the first
+     * (the time reference), the previous captured, the previous displayed (without -Y,
+     * every frame is displayed). The packet provider answers their times. */
+    memset(&d->prev_cap, 0, sizeof d->prev_cap);
+    d->prev_cap.num = fr->number - 1;
+    d->prev_cap.abs_ts = fr->prev_ts;
+    d->prov.prev_cap = fr->has_prev ? &d->prev_cap : NULL;
+    if (fr->number > 1) {
+        memset(&d->ref_frame, 0, sizeof d->ref_frame);
+        d->ref_frame.num = 1;
+        d->ref_frame.abs_ts = fr->first_ts;
+        d->prov.ref = &d->ref_frame;
+    } else {
+        d->prov.ref = NULL;
+    }
+    d->prov.prev_dis = dis_dfcode ? (d->has_prev_dis ? &d->prev_dis : NULL) : d->prov.prev_cap;
     frame_data_set_before_dissect(&d->fd, &d->elapsed, &d->prov.ref, d->prov.prev_dis);
     if (d->prov.ref == &d->fd) {
         d->ref_frame = d->fd;
@@ -177,10 +200,8 @@ void dis_end_packet(struct dis *d)
     if (d->passed) {
         frame_data_set_after_dissect(&d->fd, &d->cum_bytes);
         d->prev_dis = d->fd;
-        d->prov.prev_dis = &d->prev_dis;
+        d->has_prev_dis = true;
     }
-    d->prev_cap = d->fd;
-    d->prov.prev_cap = &d->prev_cap;
     epan_dissect_reset(d->edt);
     frame_data_destroy(&d->fd);
     d->in_packet = false;

@@ -68,12 +68,24 @@ void dis_begin_session(struct dis *d, int file_type_subtype);
  * Strings are copied. */
 void dis_set_interface(struct dis *d, uint32_t id, const char *name, const char *description);
 
-/* Dissects one record as frame number 'frame_number' (the capture's: numbers must grow;
- * other frames' fields refer to these numbers); data must stay valid until
- * dis_end_packet. Returns the protocol tree (never NULL). *passed says whether the
- * display filter (-Y) accepts the packet (true without a filter). */
-proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data, uint32_t frame_number,
-                       bool *passed);
+/* Where a packet stands in its capture. A worker dissects only its share of a capture's
+ * packets, yet frame numbers and times are the capture's: frame.time_delta is the delta to
+ * the capture's previous packet, frame.time_relative to its first. */
+struct dis_frame {
+    uint32_t number;       /* the capture's frame number, from 1, growing */
+    bool has_prev;         /* prev_ts is set (number > 1) */
+    nstime_t prev_ts;      /* the time of frame number - 1 */
+    nstime_t first_ts;     /* the time of frame 1 */
+};
+
+/* The file type handed to the dissectors (wiretap's file_type_subtype). */
+void dis_set_file_type(struct dis *d, int file_type_subtype);
+
+/* Dissects one record; data must stay valid until dis_end_packet. Returns the protocol
+ * tree (never NULL). *passed says whether the display filter (-Y) accepts the packet
+ * (true without a filter). */
+proto_tree *dis_packet(struct dis *d, wtap_rec *rec, const uint8_t *data,
+                       const struct dis_frame *fr, bool *passed);
 
 /* Releases the per-packet state of the last dis_packet. */
 void dis_end_packet(struct dis *d);

@@ -30,6 +30,7 @@ struct field_cache {
     uint8_t kind;       /* enum layer_kind, for protocols */
     uint8_t listed;     /* protocol named in protocols.list */
     uint8_t top;        /* a frame field written as a top-level field, not in the frame layer */
+    uint8_t counter;    /* a per-session counter: its kind + 1 */
 };
 
 struct item {
@@ -94,6 +95,8 @@ struct doc {
     struct doc_field_def *defs; /* ids first used by the current document */
     size_t defs_n, defs_cap;
     struct buf def_paths;   /* their paths, back to back */
+    struct doc_counter *counters; /* the counters of the current document */
+    size_t counters_n, counters_cap;
 
     struct buf source_json; /* ,"capture":...,"file_name":... */
     struct buf out;
@@ -199,6 +202,12 @@ struct doc *doc_new(const struct doc_config *cfg, char *err, size_t errlen)
         if (id >= 0 && (size_t)id < d->fc_n)
             d->fc[id].top = 1;
     }
+    const char *counters[DOC_N_COUNTERS] = { DOC_COUNTER_FIELDS };
+    for (int i = 0; i < DOC_N_COUNTERS; i++) {
+        int id = dis_field_id(counters[i]);
+        if (id >= 0 && (size_t)id < d->fc_n)
+            d->fc[id].counter = (uint8_t)(i + 1);
+    }
     buf_init(&d->source_json, 256);
     buf_init(&d->out, 64 * 1024);
     buf_init(&d->tmp, 256);
@@ -226,6 +235,7 @@ void doc_free(struct doc *d)
     free(d->ref_ids);
     free(d->ids);
     free(d->defs);
+    free(d->counters);
     buf_fini(&d->def_paths);
     buf_fini(&d->source_json);
     buf_fini(&d->out);
@@ -288,6 +298,16 @@ static void write_hex_plain(struct buf *b, const uint8_t *p, size_t n)
     json_hex(b, p, n, 0);
 }
 
+static void add_counter(struct doc *d, uint32_t kind, size_t at, uint64_t value)
+{
+    if (d->counters_n == d->counters_cap) {
+        d->counters_cap = d->counters_cap ? d->counters_cap * 2 : 8;
+        d->counters = xrealloc(d->counters, d->counters_cap * sizeof *d->counters);
+    }
+    d->counters[d->counters_n++] = (struct doc_counter){ (uint32_t)at,
+                                                         (uint32_t)(d->out.len - at), kind, value };
+}
+
 static void write_value(struct doc *d, field_info *fi)
 {
     const header_field_info *hf = fi->hfinfo;
@@ -314,9 +334,13 @@ static void write_value(struct doc *d, field_info *fi)
     case FT_UINT24:
     case FT_UINT32:
     case FT_FRAMENUM:
-    case FT_IPXNET:
+    case FT_IPXNET: {
+        size_t at = b->len;
         json_u64(b, fvalue_get_uinteger(fv));
+        if (hf->id < (int)d->fc_n && d->fc[hf->id].counter)
+            add_counter(d, d->fc[hf->id].counter - 1u, at, fvalue_get_uinteger(fv));
         break;
+    }
     case FT_UINT40:
     case FT_UINT48:
     case FT_UINT56:
@@ -741,6 +765,7 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     buf_reset(b);
     d->ids_n = 0;
     d->defs_n = 0;
+    d->counters_n = 0;
     buf_reset(&d->def_paths);
     size_t nl = 0;
     proto_node *frame = NULL;
@@ -924,6 +949,8 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     info->n_fields = d->ids_n;
     info->defs = d->defs;
     info->n_defs = d->defs_n;
+    info->counters = d->counters;
+    info->n_counters = d->counters_n;
     return b;
 }
 

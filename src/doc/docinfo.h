@@ -28,6 +28,19 @@ struct doc_field_def {
     size_t path_len;
 };
 
+/* A per-session counter in the document (tcp.stream, udp.stream, ...): its value and where
+ * its digits stand in the document. Dissection workers each count their own; the reader
+ * renumbers them in capture order (docs/schema.md). */
+struct doc_counter {
+    uint32_t offset, len;  /* the digits: doc[offset..offset+len) */
+    uint32_t kind;         /* which counter (an index into DOC_COUNTER_FIELDS) */
+    uint64_t value;
+};
+
+#define DOC_COUNTER_FIELDS "tcp.stream", "udp.stream", "mptcp.stream", "dccp.stream", \
+    "wg.stream", "quic.connection.number", "sctp.assoc_index"
+#define DOC_N_COUNTERS 7
+
 struct doc_info {
     int64_t ts_sec;        /* packet time, UTC seconds (normalised: 0 <= ts_nsec < 1e9) */
     int32_t ts_nsec;
@@ -38,6 +51,8 @@ struct doc_info {
     size_t n_fields;
     const struct doc_field_def *defs;    /* ids this document is the first to use */
     size_t n_defs;
+    const struct doc_counter *counters;  /* per-session counters, in document order */
+    size_t n_counters;
 };
 
 #endif
