@@ -14,14 +14,14 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lwiretap -lwsutil -lm
 SRC := src/main.c src/pipeline.c \
        src/capture/cap_file.c src/capture/cap_dir.c src/capture/cap_live.c \
        src/dissect/dis_init.c src/dissect/dissect.c \
-       src/doc/doc.c src/doc/community_id.c src/doc/json.c src/doc/naming.c src/doc/sections.c \
+       src/doc/doc.c src/doc/envelope.c src/doc/community_id.c src/doc/json.c src/doc/naming.c src/doc/sections.c \
        src/sink/sink_stdout.c src/sink/sink_es.c src/sink/es_client.c src/sink/es_json.c \
        src/util/buf.c src/util/log.c src/util/strset.c src/util/timefmt.c
 OBJ := $(SRC:src/%.c=build/obj/%.o)
 ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 
 # Unit tests link only the modules that need no libwireshark.
-UNIT_MODS := build/obj/doc/json.o build/obj/doc/community_id.o build/obj/doc/naming.o build/obj/doc/sections.o build/obj/sink/es_json.o \
+UNIT_MODS := build/obj/doc/json.o build/obj/doc/envelope.o build/obj/doc/community_id.o build/obj/doc/naming.o build/obj/doc/sections.o build/obj/sink/es_json.o \
              build/obj/util/buf.o build/obj/util/strset.o build/obj/util/timefmt.o
 UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
               build/test_community_id

@@ -247,21 +247,7 @@ const struct doc_stats *doc_stats(const struct doc *d) { return &d->stats; }
 
 void doc_set_source(struct doc *d, const struct doc_source *src)
 {
-    struct buf *b = &d->source_json;
-    buf_reset(b);
-    buf_adds(b, ",\"capture\":");
-    json_str(b, src->capture, strlen(src->capture), 0);
-    if (src->file_name) {
-        buf_adds(b, ",\"file_name\":");
-        json_str(b, src->file_name, strlen(src->file_name), 0);
-        buf_adds(b, ",\"file_date_utc\":\"");
-        tf_datetime(b, (int64_t)src->file_mtime);
-        buf_addc(b, '"');
-    }
-    if (src->interface) {
-        buf_adds(b, ",\"interface\":");
-        json_str(b, src->interface, strlen(src->interface), 0);
-    }
+    envelope_source(&d->source_json, src);
 }
 
 /* The cached "key": of a field, built on first use. */
@@ -880,20 +866,8 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     info->ts_nsec = nsecs;
     info->frame_number = frame_number;
 
-    buf_adds(b, "{\"@timestamp\":\"");
-    tf_iso8601(b, secs, nsecs, rec->tsprec == WTAP_TSPREC_NSEC ? 9 : 6);
-    buf_adds(b, "\",\"sniff_timestamp\":");
-    json_seconds(b, secs, nsecs, 6);
-    buf_adds(b, ",\"sniff_date_utc\":\"");
-    tf_datetime(b, secs);
-    buf_addc(b, '"');
-    buf_add(b, d->source_json.p, d->source_json.len);
-    buf_adds(b, ",\"frame_number\":");
-    json_u64(b, frame_number);
-    buf_adds(b, ",\"length\":");
-    json_u64(b, len);
-    buf_adds(b, ",\"caplen\":");
-    json_u64(b, caplen);
+    envelope_begin(b, secs, nsecs, rec->tsprec == WTAP_TSPREC_NSEC ? 9 : 6, &d->source_json,
+                   frame_number, len, caplen);
     if (protocols) {
         buf_adds(b, ",\"protocols\":");
         json_str(b, protocols, protocols_len, 0);

@@ -13,6 +13,7 @@
 
 #include "../util/buf.h"
 #include "docinfo.h"
+#include "envelope.h"
 
 #define DOC_DEFAULT_MAX_BYTES 256
 
@@ -21,13 +22,6 @@ struct doc_config {
     size_t max_bytes;           /* cut byte and string values longer than this; 0: never */
 };
 
-/* Where the packets of the current source come from. Strings are copied. */
-struct doc_source {
-    const char *capture;   /* "pcap_file" or "pcap_live" */
-    const char *file_name; /* path as given, or NULL */
-    time_t file_mtime;     /* with file_name */
-    const char *interface; /* live interface, or NULL */
-};
 
 struct doc_stats {
     uint64_t cut_values;   /* values cut at max_bytes */
