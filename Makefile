@@ -14,17 +14,20 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lwiretap -lwsutil -lm
 SRC := src/main.c src/pipeline.c \
        src/capture/cap_file.c src/capture/cap_dir.c src/capture/cap_live.c \
        src/dissect/dis_init.c src/dissect/dissect.c \
-       src/doc/doc.c src/doc/envelope.c src/doc/community_id.c src/doc/json.c src/doc/naming.c src/doc/sections.c \
+       src/doc/doc.c src/doc/envelope.c src/doc/fieldsel.c src/doc/community_id.c src/doc/json.c src/doc/naming.c src/doc/sections.c \
        src/sink/sink_stdout.c src/sink/sink_es.c src/sink/es_client.c src/sink/es_json.c \
-       src/util/buf.c src/util/log.c src/util/strset.c src/util/timefmt.c
+       src/util/buf.c src/util/log.c src/util/strset.c src/util/timefmt.c \
+       src/worker/farm.c src/worker/flowhash.c src/worker/privdrop.c src/worker/recwire.c \
+       src/worker/ring.c src/worker/worker.c src/worker/zygote.c
 OBJ := $(SRC:src/%.c=build/obj/%.o)
 ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 
 # Unit tests link only the modules that need no libwireshark.
-UNIT_MODS := build/obj/doc/json.o build/obj/doc/envelope.o build/obj/doc/community_id.o build/obj/doc/naming.o build/obj/doc/sections.o build/obj/sink/es_json.o \
-             build/obj/util/buf.o build/obj/util/strset.o build/obj/util/timefmt.o
+UNIT_MODS := build/obj/doc/json.o build/obj/doc/envelope.o build/obj/doc/fieldsel.o build/obj/doc/community_id.o build/obj/doc/naming.o build/obj/doc/sections.o build/obj/sink/es_json.o \
+             build/obj/util/buf.o build/obj/util/strset.o build/obj/util/timefmt.o \
+             build/obj/worker/ring.o build/obj/worker/flowhash.o
 UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
-              build/test_community_id
+              build/test_community_id build/test_fieldsel build/test_ring build/test_flowhash
 
 .PHONY: all test unit bench install uninstall clean asan deps
 all: espcap build/capgen

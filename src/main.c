@@ -476,7 +476,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return dr == DIS_INIT_USAGE ? EXIT_USAGE : EXIT_FATAL;
     }
-    struct doc_config dc = { o.protocols_list, o.max_bytes };
+    struct doc_config dc = { .protocols_list = o.protocols_list, .max_bytes = o.max_bytes };
     struct doc *doc = doc_new(&dc, err, sizeof err);
     if (!doc) {
         log_error("%s", err);

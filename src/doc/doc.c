@@ -31,6 +31,8 @@ struct field_cache {
     uint8_t listed;     /* protocol named in protocols.list */
     uint8_t top;        /* a frame field written as a top-level field, not in the frame layer */
     uint8_t counter;    /* a per-session counter: its kind + 1 */
+    uint8_t sel_known;  /* dropped computed */
+    uint8_t dropped;    /* left out by --fields/--exclude-fields */
 };
 
 struct item {
@@ -55,6 +57,8 @@ struct attach {
 
 struct doc {
     size_t max_bytes;
+    struct fieldsel sel;    /* borrowed from the config: it outlives the builder */
+    bool selecting;
     struct naming *naming;
     struct strset *listed;
     int proto_frame;
@@ -157,6 +161,8 @@ struct doc *doc_new(const struct doc_config *cfg, char *err, size_t errlen)
 {
     struct doc *d = xcalloc(1, sizeof *d);
     d->max_bytes = cfg->max_bytes;
+    d->sel = cfg->fields;
+    d->selecting = fieldsel_active(&cfg->fields);
     d->listed = strset_new();
     if (!load_protocols_list(d, cfg->protocols_list, err, errlen)) {
         doc_free(d);
@@ -452,6 +458,15 @@ static void add_item(struct doc *d, field_info *fi)
     int id = canonical_id(d, fi->hfinfo); /* <= hfinfo->id, so already in the tables */
     if (d->in_frame && d->fc[id].top)
         return;
+    if (d->selecting) {
+        struct field_cache *c = &d->fc[id];
+        if (!c->sel_known) {
+            c->dropped = !fieldsel_keeps(&d->sel, fi->hfinfo->abbrev);
+            c->sel_known = 1;
+        }
+        if (c->dropped)
+            return;
+    }
     if (d->items_n == d->items_cap) {
         d->items_cap = d->items_cap ? d->items_cap * 2 : 512;
         d->items = xrealloc(d->items, d->items_cap * sizeof *d->items);
@@ -574,19 +589,12 @@ static void collect_attached(struct doc *d, int a)
     }
 }
 
-static void write_layer(struct doc *d, size_t li)
+/* Writes a layer's object; false (and nothing written) when --fields/--exclude-fields
+ * left none of its fields. */
+static bool write_layer(struct doc *d, size_t li)
 {
     struct buf *b = &d->out;
     struct layer *l = &d->layers[li];
-    buf_addc(b, '{');
-    bool first = true;
-    if (l->role == ROLE_OTHER) {
-        const char *env = li > 0 ? d->layers[li - 1].name : "frame";
-        buf_adds(b, "\"envelope\":");
-        json_str(b, env, strlen(env), 0);
-        first = false;
-        add_ref(d, li, REF_ENVELOPE);
-    }
     d->gen++;
     if (d->gen == 0) { /* wrapped: forget all stamps */
         memset(d->stamp, 0, d->fc_n * sizeof *d->stamp);
@@ -599,6 +607,17 @@ static void write_layer(struct doc *d, size_t li)
         collect(d, l->node, 0);
     collect_attached(d, l->attach_first);
     d->in_frame = false;
+    if (d->selecting && d->order_n == 0)
+        return false;
+    buf_addc(b, '{');
+    bool first = true;
+    if (l->role == ROLE_OTHER) {
+        const char *env = li > 0 ? d->layers[li - 1].name : "frame";
+        buf_adds(b, "\"envelope\":");
+        json_str(b, env, strlen(env), 0);
+        first = false;
+        add_ref(d, li, REF_ENVELOPE);
+    }
     for (size_t o = 0; o < d->order_n; o++) {
         struct item *it = &d->items[d->order[o]];
         if (!first)
@@ -619,6 +638,7 @@ static void write_layer(struct doc *d, size_t li)
         buf_addc(b, ']');
     }
     buf_addc(b, '}');
+    return true;
 }
 
 static const char *layer_key(struct doc *d, size_t i)
@@ -895,26 +915,43 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
         size_t same = 0;
         for (size_t j = i; j < nl; j++)
             same += strcmp(layer_key(d, j), key) == 0;
+        size_t mark = b->len;
         if (!first)
             buf_addc(b, ',');
-        first = false;
         json_str(b, key, strlen(key), 0);
         buf_addc(b, ':');
         if (same == 1) {
-            write_layer(d, i);
+            if (write_layer(d, i))
+                first = false;
+            else
+                b->len = mark; /* every field left out: no layer */
             continue;
         }
+        size_t open = b->len;
         buf_addc(b, '[');
-        bool first_in = true;
+        size_t written = 0;
         for (size_t j = i; j < nl; j++) {
             if (strcmp(layer_key(d, j), key) != 0)
                 continue;
-            if (!first_in)
+            size_t at = b->len;
+            if (written)
                 buf_addc(b, ',');
-            first_in = false;
-            write_layer(d, j);
+            if (write_layer(d, j))
+                written++;
+            else
+                b->len = at;
         }
-        buf_addc(b, ']');
+        if (written == 1) {
+            /* one left of several: an object, as for a layer of its own */
+            memmove(b->p + open, b->p + open + 1, b->len - open - 1);
+            b->len--;
+        } else {
+            buf_addc(b, ']');
+        }
+        if (!written)
+            b->len = mark;
+        else
+            first = false;
     }
     buf_adds(b, "}}");
     for (size_t i = 0; i < d->defs_n; i++)

@@ -14,12 +14,14 @@
 #include "../util/buf.h"
 #include "docinfo.h"
 #include "envelope.h"
+#include "fieldsel.h"
 
 #define DOC_DEFAULT_MAX_BYTES 256
 
 struct doc_config {
     const char *protocols_list; /* path of protocols.list */
     size_t max_bytes;           /* cut byte and string values longer than this; 0: never */
+    struct fieldsel fields;     /* --fields, --exclude-fields (the envelope always stays) */
 };
 
 
