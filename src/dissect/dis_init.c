@@ -362,6 +362,18 @@ enum dis_init_result dis_global_init(const struct dis_config *cfg, char *err, si
     return DIS_INIT_OK;
 }
 
+void dis_reader_init(const char *argv0)
+{
+    ws_log_init("espcap", NULL);
+    ws_log_set_level(LOG_LEVEL_WARNING);
+    init_process_policies();
+    relinquish_special_privs_perm();
+    char *msg = configuration_init(argv0 ? argv0 : "espcap", NULL);
+    g_free(msg);
+    init_report_message("espcap", &report_routines);
+    wtap_init(TRUE);
+}
+
 const char *dis_wireshark_version(void) { return epan_get_version(); }
 
 void dis_for_each_field(dis_field_cb cb, void *ctx)

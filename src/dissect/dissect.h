@@ -38,6 +38,10 @@ enum dis_init_result {
  * command line's preferences, decode-as rules, protocols and display filter. */
 enum dis_init_result dis_global_init(const struct dis_config *cfg, char *err, size_t errlen);
 
+/* The reader's start-up: wiretap only (reading capture files), no dissectors: the
+ * dissection workers' zygote starts those (src/worker/zygote.h). */
+void dis_reader_init(const char *argv0);
+
 /* "4.0.17": the libwireshark this process dissects with. */
 const char *dis_wireshark_version(void);
 

@@ -40,6 +40,10 @@ struct doc_counter {
 #define DOC_COUNTER_FIELDS "tcp.stream", "udp.stream", "mptcp.stream", "dccp.stream", \
     "wg.stream", "quic.connection.number", "sctp.assoc_index"
 #define DOC_N_COUNTERS 7
+/* A value of a counter that means "none" (not renumbered): sctp.assoc_index is 65535
+ * when SCTP association analysis is off (the default). */
+#define DOC_COUNTER_NONE UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, \
+    UINT64_MAX, 65535
 
 struct doc_info {
     int64_t ts_sec;        /* packet time, UTC seconds (normalised: 0 <= ts_nsec < 1e9) */

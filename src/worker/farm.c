@@ -436,8 +436,9 @@ static int take_result(struct farm *f, struct lane *l, const struct fifo_entry *
             if (c.offset < at || c.offset + c.len > doc_len || c.kind >= DOC_N_COUNTERS)
                 goto bad;
             buf_add(&f->doc, doc + at, c.offset - at);
+            static const uint64_t none[DOC_N_COUNTERS] = { DOC_COUNTER_NONE };
             struct ckey k = { l->source, l->id, r.incarnation, c.kind, c.value };
-            json_u64(&f->doc, renumber(f, &k));
+            json_u64(&f->doc, c.value == none[c.kind] ? c.value : renumber(f, &k));
             at = c.offset + c.len;
         }
         buf_add(&f->doc, doc + at, doc_len - at);

@@ -8,7 +8,7 @@
 enum {
     ENC_ETHERNET = 1, ENC_PPP = 4, ENC_RAW_IP = 7, ENC_NULL = 15, ENC_IEEE_802_11 = 20,
     ENC_IEEE_802_11_WITH_RADIO = 22, ENC_IEEE_802_11_RADIOTAP = 23, ENC_SLL = 25,
-    ENC_RAW_IP4 = 129, ENC_RAW_IP6 = 130, ENC_LOOP = 174, ENC_SLL2 = 210,
+    ENC_RAW_IP4 = 129, ENC_RAW_IP6 = 130, ENC_LOOP = 174, ENC_SLL2 = 210, ENC_PPI = 97,
 };
 
 static uint64_t mix(uint64_t h)
@@ -142,14 +142,12 @@ uint64_t flowhash(int encap, const uint8_t *p, size_t n)
             return be16(p + 2) == 0x0021 || be16(p + 2) == 0x0057 ? ip_hash(p + 4, n - 4) : 0;
         return n >= 2 && (be16(p) == 0x0021 || be16(p) == 0x0057) ? ip_hash(p + 2, n - 2) : 0;
     case ENC_IEEE_802_11:
-    case ENC_IEEE_802_11_WITH_RADIO:
         return wlan_hash(p, n);
+    case ENC_IEEE_802_11_WITH_RADIO:
     case ENC_IEEE_802_11_RADIOTAP:
-        if (n >= 4) {
-            size_t rlen = (size_t)(p[2] | p[3] << 8);
-            if (rlen <= n)
-                return wlan_hash(p + rlen, n - rlen);
-        }
+    case ENC_PPI:
+        /* Radio captures: Wireshark's radio analysis (wlan_radio.ifs, the time since the
+         * previous frame on the medium) spans every frame, so they stay together. */
         return 0;
     default:
         return 0;
