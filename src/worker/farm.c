@@ -66,6 +66,7 @@ struct farm {
     struct farm_stats stats;
     char error[512];
     bool failed;              /* the sink refused a document (it said why) */
+    uint64_t packets;
     struct lane **lanes;
     size_t n_lanes;
     uint32_t *slot_lane;      /* per slot: its lane + 1, or 0 */
@@ -633,8 +634,19 @@ static void service(struct farm *f)
         fatal(f, "the dissection process ended unexpectedly");
 }
 
+/* Delivers every wake-up we deferred: nothing may wait for us while we sleep. */
+static void wake_all(struct farm *f)
+{
+    for (size_t i = 0; i < f->n_lanes; i++)
+        if (f->lanes[i]->busy) {
+            ring_wake(&f->lanes[i]->in);
+            ring_wake(&f->lanes[i]->out);
+        }
+}
+
 static void wait_some(struct farm *f, struct lane *push_to, size_t push_len)
 {
+    wake_all(f);
     /* Ask to be woken for what we wait for (the head's result, room to push), check once
      * more, then sleep; the zygote's reports (a worker died) wake us too. */
     struct lane *head = f->fifo_n ? f->lanes[f->fifo[f->fifo_head].lane] : NULL;
@@ -824,12 +836,15 @@ int farm_packet(struct farm *f, const wtap_rec *rec, const uint8_t *data, uint32
     }
     if (deliver_ready(f) != 0)
         return -1;
-    service(f);
+    /* The zygote's reports (a worker died) are also read whenever we wait. */
+    if ((++f->packets & 255) == 0)
+        service(f);
     return f->error[0] ? -1 : 0;
 }
 
 int farm_flush(struct farm *f, bool wait)
 {
+    wake_all(f); /* the workers may be waiting for packets held back for a batch */
     for (;;) {
         if (deliver_ready(f) != 0)
             return -1;

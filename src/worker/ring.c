@@ -43,6 +43,8 @@ void ring_attach(struct ring *r, void *mem, int wake_consumer, int wake_producer
     r->wake_consumer = wake_consumer;
     r->wake_producer = wake_producer;
     r->peeked = 0;
+    r->unwoken = 0;
+    r->unfreed = 0;
 }
 
 static void wake(int fd)
@@ -98,8 +100,25 @@ void ring_commit(struct ring *r, uint32_t type, size_t len)
     memcpy(r->data + (at & (r->size - 1)), hdr, sizeof hdr);
     atomic_store_explicit(&r->sh->head, at + RING_HDR + align8(len), memory_order_seq_cst);
     if (atomic_load_explicit(&r->sh->consumer_sleeps, memory_order_seq_cst) &&
+        ++r->unwoken >= RING_WAKE_RECORDS) {
+        r->unwoken = 0;
+        if (atomic_exchange(&r->sh->consumer_sleeps, 0))
+            wake(r->wake_consumer);
+    }
+}
+
+void ring_wake(struct ring *r)
+{
+    if (atomic_load_explicit(&r->sh->consumer_sleeps, memory_order_seq_cst) &&
+        atomic_load_explicit(&r->sh->head, memory_order_seq_cst) !=
+            atomic_load_explicit(&r->sh->tail, memory_order_seq_cst) &&
         atomic_exchange(&r->sh->consumer_sleeps, 0))
         wake(r->wake_consumer);
+    r->unwoken = 0;
+    if (r->unfreed && atomic_load_explicit(&r->sh->producer_sleeps, memory_order_seq_cst) &&
+        atomic_exchange(&r->sh->producer_sleeps, 0))
+        wake(r->wake_producer);
+    r->unfreed = 0;
 }
 
 const void *ring_peek(struct ring *r, uint32_t *type, size_t *len)
@@ -130,14 +149,19 @@ void ring_release(struct ring *r)
         return;
     uint64_t tail = atomic_load_explicit(&r->sh->tail, memory_order_relaxed);
     atomic_store_explicit(&r->sh->tail, tail + r->peeked, memory_order_seq_cst);
+    r->unfreed += r->peeked;
     r->peeked = 0;
     if (atomic_load_explicit(&r->sh->producer_sleeps, memory_order_seq_cst) &&
-        atomic_exchange(&r->sh->producer_sleeps, 0))
-        wake(r->wake_producer);
+        r->unfreed >= r->size / RING_WAKE_DIVISOR) {
+        r->unfreed = 0;
+        if (atomic_exchange(&r->sh->producer_sleeps, 0))
+            wake(r->wake_producer);
+    }
 }
 
 bool ring_consumer_should_sleep(struct ring *r)
 {
+    ring_wake(r); /* whoever waits for room in this ring gets it before we sleep */
     atomic_store_explicit(&r->sh->consumer_sleeps, 1, memory_order_seq_cst);
     uint64_t head = atomic_load_explicit(&r->sh->head, memory_order_seq_cst);
     uint64_t tail = atomic_load_explicit(&r->sh->tail, memory_order_relaxed);
@@ -150,6 +174,7 @@ bool ring_consumer_should_sleep(struct ring *r)
 
 bool ring_producer_should_sleep(struct ring *r, size_t len)
 {
+    ring_wake(r); /* the records we deferred are the consumer's to take before we sleep */
     atomic_store_explicit(&r->sh->producer_sleeps, 1, memory_order_seq_cst);
     uint64_t head = atomic_load_explicit(&r->sh->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&r->sh->tail, memory_order_seq_cst);

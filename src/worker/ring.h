@@ -25,7 +25,16 @@ struct ring {
     int wake_consumer;    /* eventfd: written by the producer when the consumer sleeps */
     int wake_producer;    /* eventfd: written by the consumer when the producer sleeps */
     uint64_t peeked;      /* consumer: bytes of the record peeked, 0 if none */
+    uint32_t unwoken;     /* producer: records committed since a sleeping consumer was due
+                           * a wake-up (woken in batches: see ring_wake) */
+    uint64_t unfreed;     /* consumer: bytes released since a sleeping producer was due one */
 };
+
+/* Wake-ups are batched: a sleeping consumer is woken once RING_WAKE_RECORDS records wait,
+ * a sleeping producer once RING_WAKE_BYTES are free; each side must call ring_wake before it
+ * sleeps itself, and when it goes idle, so that nothing waits for a deferred wake-up. */
+#define RING_WAKE_RECORDS 32u
+#define RING_WAKE_DIVISOR 8u  /* a producer is woken when size / 8 bytes are free */
 
 /* Bytes of shared memory a ring with 'size' data bytes needs. */
 size_t ring_bytes(uint64_t size);
@@ -57,6 +66,9 @@ void ring_release(struct ring *r);
 /* Consumer, after a crash of the producer: forgets a record it reserved but never
  * committed (nothing to do: an uncommitted record was never visible). Producer, after a
  * crash of the consumer: the consumer's position is where it stopped. */
+
+/* Delivers the wake-ups this side deferred (as producer and as consumer of r). */
+void ring_wake(struct ring *r);
 
 /* Sleeping. Each side asks to be woken, checks its condition once more, then waits on its
  * eventfd (poll it with others, then ring_drain_fd). */

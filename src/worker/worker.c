@@ -170,6 +170,7 @@ void worker_run(struct dis *dis, struct doc *doc, struct ring *in, struct ring *
         size_t n;
         const uint8_t *p = ring_peek(in, &type, &n);
         if (!p) {
+            ring_wake(out); /* the reader may be waiting for the results we hold back */
             if (ring_consumer_should_sleep(in))
                 wait_fd(in->wake_consumer);
             continue;
@@ -178,7 +179,7 @@ void worker_run(struct dis *dis, struct doc *doc, struct ring *in, struct ring *
         case WIRE_SOURCE: on_source(&w, p, n); break;
         case WIRE_EVENT: on_event(&w, p, n); break;
         case WIRE_PACKET: on_packet(&w, p, n); break;
-        case WIRE_END: ring_release(in); _exit(0);
+        case WIRE_END: ring_release(in); ring_wake(in); ring_wake(out); _exit(0);
         default: _exit(2);
         }
         /* Released only now: a crash leaves the packet being dissected at the head. */
