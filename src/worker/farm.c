@@ -220,7 +220,7 @@ static struct lane *lane_create(struct farm *f)
     struct lane *l = xcalloc(1, sizeof *l);
     size_t in_b = ring_bytes(f->cfg.in_ring), out_b = ring_bytes(f->cfg.out_ring);
     l->memfd = memfd_create("espcap-lane", MFD_CLOEXEC);
-    l->efd_worker = eventfd(0, EFD_CLOEXEC);
+    l->efd_worker = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     l->efd_reader = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (l->memfd < 0 || l->efd_worker < 0 || l->efd_reader < 0 ||
         ftruncate(l->memfd, (off_t)(in_b + out_b)) != 0) {

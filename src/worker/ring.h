@@ -71,7 +71,8 @@ void ring_release(struct ring *r);
 void ring_wake(struct ring *r);
 
 /* Sleeping. Each side asks to be woken, checks its condition once more, then waits on its
- * eventfd (poll it with others, then ring_drain_fd). */
+ * eventfd (poll it with others, then ring_drain_fd when it is readable; the eventfds are
+ * non-blocking). */
 bool ring_consumer_should_sleep(struct ring *r);  /* false: a record is there now */
 bool ring_producer_should_sleep(struct ring *r, size_t len); /* false: room now */
 void ring_drain_fd(int fd);

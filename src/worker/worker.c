@@ -25,8 +25,8 @@ struct worker {
 static void wait_fd(int fd)
 {
     struct pollfd p = { fd, POLLIN, 0 };
-    poll(&p, 1, 1000); /* the time-out only guards against a lost wake-up */
-    ring_drain_fd(fd);
+    if (poll(&p, 1, 1000) > 0) /* the time-out only guards against a lost wake-up */
+        ring_drain_fd(fd);
 }
 
 static void *reserve(struct worker *w, size_t len)
