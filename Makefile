@@ -1,6 +1,7 @@
 # espcap: "make" builds ./espcap; "make test" runs every test; see README.md.
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc/espcap
+MANDIR     ?= $(PREFIX)/share/man
 VERSION    := 0.1.0
 
 CC      ?= cc
@@ -11,7 +12,7 @@ CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DESPCAP_VERSION='"$(VERSION)"' \
            -DESPCAP_SYSCONFDIR='"$(SYSCONFDIR)"' $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lwiretap -lwsutil -lm
 
-SRC := src/main.c src/pipeline.c \
+SRC := src/main.c src/pipeline.c src/opt/opt.c src/opt/options.c \
        src/capture/cap_file.c src/capture/cap_dir.c src/capture/cap_live.c \
        src/dissect/dissect.c \
        src/doc/doc.c src/doc/json.c src/doc/naming.c src/doc/sections.c \
@@ -23,9 +24,13 @@ ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 # Unit tests link only the modules that need no libwireshark.
 UNIT_MODS := build/obj/doc/json.o build/obj/doc/naming.o build/obj/doc/sections.o build/obj/sink/es_json.o \
              build/obj/util/buf.o build/obj/util/strset.o build/obj/util/timefmt.o
-UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json
+UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
+              build/test_opt
+# The option table checks values of --node with the sink's node-list parser (libcurl).
+OPT_MODS := build/obj/opt/opt.o build/obj/opt/options.o build/obj/sink/es_client.o \
+            build/obj/sink/es_json.o build/obj/util/log.o build/obj/util/buf.o
 
-.PHONY: all test unit bench install uninstall clean asan deps
+.PHONY: all test unit bench install uninstall clean asan deps docs
 all: espcap build/capgen
 
 espcap: $(OBJ)
@@ -50,6 +55,9 @@ build/capgen: tools/capgen.c
 build/test_%: tests/unit/test_%.c tests/unit/testhelp.h $(UNIT_MODS)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_MODS) -lm
 
+build/test_opt: tests/unit/test_opt.c tests/unit/testhelp.h $(OPT_MODS)
+	$(CC) $(CFLAGS) -o $@ $< $(OPT_MODS) $(shell pkg-config --libs libcurl) -lm
+
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
@@ -60,12 +68,19 @@ test: all asan unit
 bench: all
 	bench/run.sh
 
+# The man page and README's option table come from the option table (src/opt/options.c);
+# tests/test_options.py fails when the committed copies are out of date.
+docs: espcap
+	python3 scripts/options_docs.py --update
+
 install: espcap
 	install -D -m 755 espcap $(DESTDIR)$(PREFIX)/bin/espcap
 	install -D -m 644 conf/protocols.list $(DESTDIR)$(SYSCONFDIR)/protocols.list
+	install -D -m 644 docs/espcap.1 $(DESTDIR)$(MANDIR)/man1/espcap.1
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/espcap $(DESTDIR)$(SYSCONFDIR)/protocols.list
+	rm -f $(DESTDIR)$(PREFIX)/bin/espcap $(DESTDIR)$(SYSCONFDIR)/protocols.list \
+	      $(DESTDIR)$(MANDIR)/man1/espcap.1
 
 clean:
 	rm -rf build espcap
