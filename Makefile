@@ -14,6 +14,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lwiretap -lwsutil -lm
 
 SRC := src/main.c src/pipeline.c src/opt/opt.c src/opt/options.c \
        src/capture/cap_file.c src/capture/cap_dir.c src/capture/cap_live.c \
+       src/capture/cap_feed.c src/capture/cap_state.c src/capture/cap_watch.c \
        src/dissect/dissect.c \
        src/doc/doc.c src/doc/json.c src/doc/naming.c src/doc/sections.c \
        src/sink/sink_stdout.c src/sink/sink_es.c src/sink/es_client.c src/sink/es_json.c \
@@ -25,7 +26,7 @@ ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 UNIT_MODS := build/obj/doc/json.o build/obj/doc/naming.o build/obj/doc/sections.o build/obj/sink/es_json.o \
              build/obj/util/buf.o build/obj/util/strset.o build/obj/util/timefmt.o
 UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
-              build/test_opt
+              build/test_opt build/test_cap_state
 # The option table checks values of --node with the sink's node-list parser (libcurl).
 OPT_MODS := build/obj/opt/opt.o build/obj/opt/options.o build/obj/sink/es_client.o \
             build/obj/sink/es_json.o build/obj/util/log.o build/obj/util/buf.o
@@ -57,6 +58,9 @@ build/test_%: tests/unit/test_%.c tests/unit/testhelp.h $(UNIT_MODS)
 
 build/test_opt: tests/unit/test_opt.c tests/unit/testhelp.h $(OPT_MODS)
 	$(CC) $(CFLAGS) -o $@ $< $(OPT_MODS) $(shell pkg-config --libs libcurl) -lm
+
+build/test_cap_state: tests/unit/test_cap_state.c tests/unit/testhelp.h build/obj/capture/cap_state.o build/obj/util/buf.o
+	$(CC) $(CFLAGS) -o $@ $< build/obj/capture/cap_state.o build/obj/util/buf.o
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

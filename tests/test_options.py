@@ -61,8 +61,9 @@ def documented(text, name, no_argv=False):
 
 def test_table_is_sizeable(table):
     names = [n for n, _, _ in table]
-    for must in ("file", "dir", "nic", "node", "bpf", "count", "chunk", "config",
-                 "password-file", "api-key-file", "user", "api-key", "password"):
+    for must in ("file", "dir", "nic", "node", "bpf", "count", "chunk", "watch", "recursive",
+                 "state-file", "config", "password-file", "api-key-file", "user", "api-key",
+                 "password"):
         assert must in names, f"{must} is not in the option table: {names}"
 
 
@@ -123,7 +124,7 @@ def test_config_sample_loads(run_espcap, tmp_path, small_capture):
     lines = [l[1:] for l in sample.splitlines() if re.match(r"#[a-z][a-z0-9-]* = \S", l)]
     names = [l.split(" = ", 1)[0] for l in lines]
     # every option with a value that could be in a config file is in the sample
-    assert {"node", "chunk", "node-wait", "spool-dir", "password"} <= set(names)
+    assert {"node", "chunk", "watch-settle", "state-file", "password"} <= set(names)
     keep = [l for l in lines if l.split(" = ", 1)[0] in
             ("max-bytes", "chunk", "chunk-bytes", "index-prefix", "flush-interval", "quiet")]
     conf = tmp_path / "sample.conf"
@@ -146,13 +147,14 @@ def values(run_espcap, *args, env=None):
 def test_precedence_default_config_env_argv(run_espcap, tmp_path):
     conf = tmp_path / "espcap.conf"
     conf.write_text("# sensor\nindex-prefix = from-config\nchunk = 11\nnode = 127.0.0.1:1\n"
-                    "max-bytes = 64\ncompress\n")
+                    "max-bytes = 64\ncompress\nignore = *.part\nignore = .*\n")
     env = {"ESPCAP_INDEX_PREFIX": "from-env", "ESPCAP_NODE": "127.0.0.2:2"}
     v = values(run_espcap, f"--config={conf}", "--node=127.0.0.3:3", env=env)
     assert v["in-flight"] == ("2", "default")
     assert v["chunk"] == ("11", "config file")
     assert v["max-bytes"] == ("64", "config file")
     assert v["compress"] == ("true", "config file")
+    assert v["ignore"] == ("*.part, .*", "config file")
     assert v["index-prefix"] == ("from-env", "environment")
     assert v["node"] == ("127.0.0.3:3", "command line")
     # ESPCAP_CONFIG names the file too; --config beats it
@@ -184,7 +186,7 @@ def test_config_file_drives_a_run(run_espcap, tmp_path, small_capture):
     ("# ok\nchunk-bytes = 9G\n", ["chunk-bytes", "'9G'", ":2"]),
     ("help\n", ["help", ":1"]),
     ("config = x\n", ["config", ":1"]),
-    ("compress = maybe\n", ["compress", "'maybe'"]),
+    ("watch = maybe\n", ["watch", "'maybe'"]),
     ("file = a\ndir = b\n", ["--file", "--dir", ":2"]),
     ("node\n", ["node", "needs a value"]),
 ], ids=["unknown", "below-min", "above-max", "action", "nested-config", "bad-flag",
@@ -243,11 +245,13 @@ def test_bounds(run_espcap, small_capture, arg, names):
 
 
 @pytest.mark.parametrize("args,names", [
+    (["--watch"], ["--watch", "--dir", "--file"]),
+    (["--recursive"], ["--recursive", "--dir"]),
     (["--bpf=tcp"], ["--bpf", "--nic", "--file"]),
     (["--count=5"], ["--count", "--nic"]),
     (["--reset-every=5"], ["--reset-every", "--nic"]),
     (["--spool-dir=x"], ["--spool-dir", "--nic"]),
-], ids=["bpf", "count", "reset-every", "spool-dir"])
+], ids=["watch", "recursive", "bpf", "count", "reset-every", "spool-dir"])
 def test_options_of_another_mode(run_espcap, small_capture, args, names):
     assert_usage_error(run_espcap(f"--file={small_capture}", *args), *names)
 

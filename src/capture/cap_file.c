@@ -80,7 +80,6 @@ static enum cap_status file_next(struct cap_source *src, struct cap_packet *pkt)
     if (err == 0)
         return CAP_END;
     describe(src->error, sizeof src->error, err, info);
-    src->cut_short = err == WTAP_ERR_SHORT_READ;
     g_free(info);
     return CAP_ERROR;
 }

@@ -22,11 +22,12 @@
 #define SECRET_FILE_MAX 65536
 
 enum section {
-    SEC_MODES, SEC_LIVE, SEC_DOC, SEC_INDEX, SEC_AUTH, SEC_GENERAL, N_SECTIONS,
+    SEC_MODES, SEC_DIR, SEC_LIVE, SEC_DOC, SEC_INDEX, SEC_AUTH, SEC_GENERAL, N_SECTIONS,
 };
 
 static const char *const section_titles[N_SECTIONS] = {
     "Modes (exactly one)",
+    "Directories (--dir)",
     "Live capture (--nic)",
     "Documents",
     "Indexing (with --node; docs/indexing.md)",
@@ -98,6 +99,24 @@ const struct opt_def options_table[] = {
       OPTF_SEED | OPTF_MODE | OPTF_NO_CONFIG, 0, SEC_MODES, NULL,
       "list the interfaces that can be captured on, like tshark -D, and exit", NULL, NULL },
 
+    { "recursive", NULL, 0, OPT_FLAG, O(recursive), NULL, 0, 0, NULL, 0, OPT_MODE_DIR, SEC_DIR,
+      NULL, "read sub-directories too, depth-first in name order; symbolic links are followed, "
+      "loops skipped", NULL, NULL },
+    { "watch", NULL, 0, OPT_FLAG, O(watch), NULL, 0, 0, NULL, 0, OPT_MODE_DIR, SEC_DIR, NULL,
+      "keep running: read every capture file that appears in DIR later, once its writer has "
+      "closed it (tcpdump -G/-C rotation), remembering across restarts which files are done "
+      "(--state-file); Ctrl-C or SIGTERM ends espcap with exit status 0", NULL, NULL },
+    { "state-file", NULL, 0, OPT_STRING, O(state_file), "espcap-watch.state", 0, 0,
+      "ESPCAP_STATE_FILE", 0, OPT_MODE_DIR, SEC_DIR, "PATH",
+      "with --watch, or when given: the file that remembers which files of DIR are done, so "
+      "that a restart reads only the others", NULL, NULL },
+    { "watch-settle", NULL, 0, OPT_SECONDS, O(watch_settle), "60", MS(1), MS(86400), NULL, 0,
+      OPT_MODE_DIR, SEC_DIR, "SECS",
+      "with --watch: a file that espcap cannot prove closed (found at start-up, "
+      "owned by another user) is read once it has not changed for SECS", NULL, NULL },
+    { "ignore", NULL, 0, OPT_LIST, O(ignore), NULL, 0, 0, NULL, 0, OPT_MODE_DIR, SEC_DIR, "GLOB",
+      "skip files and sub-directories whose name matches GLOB, e.g. '*.part' or '.*', the "
+      "names some writers use until they rename a finished file", NULL, NULL },
 
     { "bpf", NULL, 'f', OPT_STRING, O(bpf), NULL, 0, 0, NULL, OPTF_SEED | OPTF_EMPTY_OK,
       OPT_MODE_NIC, SEC_LIVE, "FILTER", "kernel capture filter (libpcap syntax), e.g. \"tcp "
@@ -193,7 +212,7 @@ const size_t options_count = sizeof options_table / sizeof options_table[0];
 static const char usage_head[] =
     "Usage:\n"
     "  espcap --file=CAPTURE [--node=HOST:PORT] [options]\n"
-    "  espcap --dir=DIRECTORY [--node=HOST:PORT] [options]\n"
+    "  espcap --dir=DIRECTORY [--node=HOST:PORT] [--recursive] [--watch] [options]\n"
     "  espcap --nic=INTERFACE [--node=HOST:PORT] [--bpf=FILTER] [--count=N] [options]\n"
     "  espcap --list-interfaces\n"
     "  espcap --help | --version\n"
@@ -214,12 +233,14 @@ static const char usage_tail[] =
     "  espcap --nic=eth0 --node=localhost:9200 --bpf=\"tcp port 80\"\n"
     "  espcap --nic=en0 --node=localhost:9200 --bpf=\"udp port 53\" --count=100\n"
     "  espcap --file=./pcap_file | jq .\n"
+    "  espcap --dir=/captures --recursive --watch --node=localhost:9200\n"
     "\n"
-    "Exit status: 0 all packets delivered (a live capture ended by Ctrl-C included); 1 some\n"
-    "input could not be read wholly, or documents were rejected or dropped (the rest was\n"
-    "delivered, stderr says what); 2 bad command line, config file or environment, invalid\n"
-    "capture filter, unknown interface; 3 could not start or deliver; 130/143 a file or\n"
-    "directory run stopped by SIGINT/SIGTERM after delivering what was read.\n";
+    "Exit status: 0 all packets delivered (a live capture or --watch ended by Ctrl-C\n"
+    "included); 1 some input could not be read wholly, or documents were rejected or dropped\n"
+    "(the rest was delivered, stderr says what); 2 bad command line, config file or\n"
+    "environment, invalid capture filter, unknown interface; 3 could not start or deliver;\n"
+    "130/143 a file or directory run stopped by SIGINT/SIGTERM after delivering what was\n"
+    "read.\n";
 
 void options_help(FILE *out)
 {
@@ -242,16 +263,17 @@ static void man_page(FILE *out)
           ".SH SYNOPSIS\n"
           ".B espcap\n\\fB\\-\\-file\\fR=\\fICAPTURE\\fR [\\fB\\-\\-node\\fR=\\fINODES\\fR] "
           "[\\fIoptions\\fR]\n.br\n"
-          ".B espcap\n\\fB\\-\\-dir\\fR=\\fIDIR\\fR [\\fB\\-\\-node\\fR=\\fINODES\\fR] "
-          "[\\fIoptions\\fR]\n.br\n"
+          ".B espcap\n\\fB\\-\\-dir\\fR=\\fIDIR\\fR [\\fB\\-\\-recursive\\fR] "
+          "[\\fB\\-\\-watch\\fR] [\\fB\\-\\-node\\fR=\\fINODES\\fR] [\\fIoptions\\fR]\n.br\n"
           ".B espcap\n\\fB\\-\\-nic\\fR=\\fIINTERFACE\\fR [\\fB\\-\\-bpf\\fR=\\fIFILTER\\fR] "
           "[\\fB\\-\\-count\\fR=\\fIN\\fR] [\\fB\\-\\-node\\fR=\\fINODES\\fR] "
           "[\\fIoptions\\fR]\n.br\n"
           ".B espcap \\-\\-list\\-interfaces\n"
           ".SH DESCRIPTION\n"
           "espcap reads packets from a capture file (pcap, pcapng, gzip\\-compressed, and every "
-          "format Wireshark reads), from every capture file in a directory, or live from a "
-          "network interface; dissects each packet with Wireshark's dissectors, linked in\\-process; "
+          "format Wireshark reads), from every capture file in a directory (and, with "
+          "\\fB\\-\\-watch\\fR, every one that appears later), or live from a network "
+          "interface; dissects each packet with Wireshark's dissectors, linked in\\-process; "
           "and turns it into one JSON document. Without \\fB\\-\\-node\\fR the documents go to "
           "standard output as NDJSON; with it they are bulk\\-indexed into Elasticsearch or "
           "OpenSearch, one index per UTC day. Messages, warnings and the summary go "
@@ -276,11 +298,13 @@ static void man_page(FILE *out)
           "\\fB\\-\\-config\\fR=\\fIFILE\\fR (or \\fB$ESPCAP_CONFIG\\fR) reads options from "
           "\\fIFILE\\fR, one per line: \\fIname\\fR = \\fIvalue\\fR with the long option name "
           "(no prefixes, no dashes), or a flag's name alone for true; blank lines and lines "
-          "starting with # are ignored; a value may be put in double quotes. "
+          "starting with # are ignored; a value may be put in double quotes. An option that "
+          "takes several values (\\fB\\-\\-ignore\\fR) is repeated on several lines. "
           "\\fBespcap \\-\\-dump\\-options=config\\fR prints a file with every option.\n"
           ".PP\n"
           "Precedence: a default is overridden by the config file, which is overridden by "
-          "the environment, which is overridden by the command line. A mode given on the command "
+          "the environment, which is overridden by the command line. Repeatable options "
+          "collect their values from all three, in that order. A mode given on the command "
           "line replaces a mode from the config file or environment. Options that do not "
           "apply to the mode are an error on the command line and ignored in a config file. "
           "\\fBespcap \\-\\-dump\\-options=values\\fR shows the result and where each value "
@@ -306,8 +330,8 @@ static void man_page(FILE *out)
           "where \\fB\\-\\-password\\-file\\fR and \\fB\\-\\-api\\-key\\-file\\fR look first "
           "for a file named without a slash (set by systemd's LoadCredential=)\n"
           ".SH EXIT STATUS\n"
-          ".TP\n.B 0\nevery packet delivered (a live capture ended by Ctrl\\-C or SIGTERM "
-          "included)\n"
+          ".TP\n.B 0\nevery packet delivered (a live capture or \\fB\\-\\-watch\\fR ended by "
+          "Ctrl\\-C or SIGTERM included)\n"
           ".TP\n.B 1\nsome input could not be read wholly, or the node rejected documents for "
           "good (kept in the dead\\-letter file), or a full spool dropped documents: the rest "
           "was delivered, and standard error says what\n"
@@ -321,6 +345,9 @@ static void man_page(FILE *out)
           ".SH FILES\n"
           ".TP\n.I " ESPCAP_SYSCONFDIR "/protocols.list\n"
           "the protocols that may be a packet's \"protocol\"\n"
+          ".TP\n.I espcap\\-watch.state\n"
+          "the files of a \\fB\\-\\-watch\\fR directory that are done "
+          "(\\fB\\-\\-state\\-file\\fR)\n"
           ".TP\n.I espcap\\-rejected.ndjson\n"
           "documents the node rejected (\\fB\\-\\-rejected\\fR)\n"
           ".TP\n.I espcap\\-spool/\n"
@@ -332,7 +359,7 @@ static void man_page(FILE *out)
           "espcap \\-\\-nic=eth0 \\-\\-node=localhost:9200 \\-\\-bpf=\"tcp port 80\"\n"
           "espcap \\-\\-nic=en0 \\-\\-node=localhost:9200 \\-\\-bpf=\"udp port 53\" "
           "\\-\\-count=100\n"
-          "espcap \\-\\-dir=/captures \\-\\-node=https://es:9200 "
+          "espcap \\-\\-dir=/captures \\-\\-recursive \\-\\-watch \\-\\-node=https://es:9200 "
           "\\-\\-password\\-file=es\\-password \\-\\-user=espcap\n"
           ".fi\n"
           ".SH SEE ALSO\n"
@@ -628,6 +655,8 @@ int options_load(struct options *o, int argc, char **argv)
     if (o->mode == MODE_LIST)
         return 0;
 
+    if (o->mode == MODE_DIR)
+        o->keep_state = o->watch || src_of(o, "state-file") != OPT_SRC_DEFAULT;
     char err[512];
     if (o->node) {
         if (!writable_file(o->rejected, err, sizeof err))

@@ -25,6 +25,10 @@ struct options {
     /* The values of the table's rows. Strings and lists are owned by the parser. */
     char *file, *dir, *nic;
     bool list_interfaces;
+    bool recursive, watch;
+    char *state_file;
+    double watch_settle;
+    struct opt_list ignore;
     char *bpf;
     uint64_t count;
     bool no_promiscuous;
@@ -47,6 +51,8 @@ struct options {
 
     /* Resolved by options_load. */
     enum run_mode mode;
+    bool keep_state;            /* --dir: read and write the state file (--watch, or
+                                 * --state-file given) */
     char *auth_user;            /* credentials for the node, or NULL (owned) */
     char *auth_password;
     char *auth_api_key;

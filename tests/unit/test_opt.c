@@ -386,13 +386,21 @@ static void check_names(void)
     CHECK(!strstr(s1, "s3cret") && !strncmp(s1, "--user=", 7) && strlen(s1) == 19);
     CHECK(!strcmp(s3, "   ") && !strcmp(s4, "--file=x"));
     done(&f);
+    /* a repeatable option collects its values from every source, lowest first */
+    const char *cfg = write_file("list.conf", "ignore = a*\nignore=\"b c\"\n");
+    char l1[] = "--ignore=d", l2[] = "--ign", l3[] = "e";
+    fresh(&f);
+    CHECK(opt_scan_argv(f.p, 4, (char *[]){ "espcap", l1, l2, l3, NULL }) &&
+          opt_apply_file(f.p, cfg) && opt_apply_argv(f.p));
+    CHECK(f.o.ignore.n == 4 && !strcmp(f.o.ignore.v[1], "b c") && !strcmp(f.o.ignore.v[3], "e"));
+    done(&f);
     /* modes: one per source; a higher source replaces a lower one's */
-    const char *cfg = write_file("mode.conf", "dir = /captures\ncompress\n");
+    cfg = write_file("mode.conf", "dir = /captures\nwatch\n");
     char m1[] = "--file=x";
     fresh(&f);
     CHECK(opt_scan_argv(f.p, 2, (char *[]){ "espcap", m1, NULL }) && opt_apply_file(f.p, cfg) &&
           opt_apply_argv(f.p));
-    CHECK(f.o.file && !f.o.dir && f.o.compress);
+    CHECK(f.o.file && !f.o.dir && f.o.watch);
     done(&f);
     char m2[] = "--dir=y";
     fresh(&f);
@@ -495,13 +503,21 @@ static void check_load(void)
     options_free(&o);
     unsetenv("ESPCAP_CONFIG");
     /* options of another mode: an error on the command line, ignored in a config file */
-    char w[] = "--bpf=udp", c[] = "--count=3";
+    char w[] = "--watch", c[] = "--count=3";
     CHECK(load(&o, (char *[]){ "espcap", f1, w, pl, NULL }) == EXIT_USAGE);
     options_free(&o);
     CHECK(load(&o, (char *[]){ "espcap", f1, c, pl, NULL }) == EXIT_USAGE);
     options_free(&o);
-    snprintf(cf, sizeof cf, "--config=%s", write_file("m.conf", "bpf = udp\ncount = 3\n"));
+    snprintf(cf, sizeof cf, "--config=%s", write_file("m.conf", "watch = yes\ncount = 3\n"));
     CHECK(load(&o, (char *[]){ "espcap", f1, cf, pl, NULL }) == 0 && o.mode == MODE_FILE);
+    options_free(&o);
+    /* --dir keeps state with --watch, or with --state-file given */
+    char d1[] = "--dir=/tmp", sf[] = "--state-file=x.state";
+    CHECK(load(&o, (char *[]){ "espcap", d1, pl, NULL }) == 0 && !o.keep_state);
+    options_free(&o);
+    CHECK(load(&o, (char *[]){ "espcap", d1, w, pl, NULL }) == 0 && o.keep_state);
+    options_free(&o);
+    CHECK(load(&o, (char *[]){ "espcap", d1, sf, pl, NULL }) == 0 && o.keep_state);
     options_free(&o);
     char none[] = "--max-bytes=3";
     CHECK(load(&o, (char *[]){ "espcap", none, NULL }) == EXIT_USAGE);
