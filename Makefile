@@ -12,7 +12,7 @@ CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DESPCAP_VERSION='"$(VERSION)"' \
            -DESPCAP_SYSCONFDIR='"$(SYSCONFDIR)"' $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lwiretap -lwsutil -lm
 
-SRC := src/main.c src/pipeline.c src/opt/opt.c src/opt/options.c \
+SRC := src/main.c src/pipeline.c src/report.c src/opt/opt.c src/opt/options.c \
        src/capture/cap_file.c src/capture/cap_dir.c src/capture/cap_live.c \
        src/capture/cap_feed.c src/capture/cap_state.c src/capture/cap_watch.c \
        src/dissect/dissect.c \

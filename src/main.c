@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capture/cap.h"
@@ -11,13 +10,10 @@
 #include "doc/doc.h"
 #include "opt/options.h"
 #include "pipeline.h"
+#include "report.h"
 #include "sink/sink.h"
 #include "sink/sink_es.h"
 #include "util/log.h"
-
-#ifndef ESPCAP_VERSION
-#define ESPCAP_VERSION "0.1.0"
-#endif
 
 static volatile sig_atomic_t stop_signal;
 
@@ -40,8 +36,7 @@ static int act(const struct options *o)
     if (o->help)
         options_help(stdout);
     else if (o->version)
-        printf("espcap %s\nWireshark %s (libwireshark, dissecting in-process)\n", ESPCAP_VERSION,
-               dis_wireshark_version());
+        report_versions(stdout);
     else if (o->dump_options)
         options_dump(o, stdout);
     else {
@@ -53,38 +48,6 @@ static int act(const struct options *o)
         return n > 0 ? EXIT_ALL_OK : EXIT_FATAL;
     }
     return EXIT_ALL_OK;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void summary(const struct pipeline *p, bool indexing, double elapsed)
-{
-    const struct run_stats *s = &p->stats;
-    const struct sink_stats *k = &p->sink->stats;
-    char extra[256] = "";
-    if (s->live)
-        fprintf(stderr, "espcap: capture: interface=%s captured=%llu dropped_kernel=%llu "
-                "dropped_interface=%llu\n", s->interface, (unsigned long long)s->packets,
-                (unsigned long long)s->dropped_kernel, (unsigned long long)s->dropped_interface);
-    if (indexing)
-        snprintf(extra, sizeof extra, "indexed=%llu already_present=%llu retried=%llu "
-                 "rejected=%llu spooled=%llu replayed=%llu dropped=%llu ",
-                 (unsigned long long)k->written, (unsigned long long)k->already,
-                 (unsigned long long)k->retried, (unsigned long long)k->dead_lettered,
-                 (unsigned long long)k->spooled, (unsigned long long)k->replayed,
-                 (unsigned long long)k->dropped);
-    fprintf(stderr,
-            "espcap: summary: files=%llu failed_files=%llu packets=%llu documents=%llu "
-            "%scut_values=%llu bytes=%llu elapsed=%.2fs rate=%.0f/s\n",
-            (unsigned long long)s->files, (unsigned long long)s->failed_files,
-            (unsigned long long)s->packets, (unsigned long long)s->documents, extra,
-            (unsigned long long)doc_stats(p->doc)->cut_values, (unsigned long long)k->bytes,
-            elapsed, elapsed > 0 ? (double)s->packets / elapsed : 0.0);
 }
 
 static struct cap_feed *build_feed(const struct options *o, char *err, size_t errlen)
@@ -150,7 +113,20 @@ int main(int argc, char **argv)
         options_free(&o);
         return EXIT_USAGE;
     }
-    double t0 = now_seconds();
+    bool dirlike = o.mode == MODE_FILE || o.mode == MODE_DIR;
+    bool tty = isatty(STDERR_FILENO);
+    struct report_config rc = {
+        /* as curl and pv: by itself on a terminal, unless the documents go there too */
+        .progress = dirlike && (o.progress || (tty && (o.node || !isatty(STDOUT_FILENO)))),
+        .in_place = tty,
+        .stats_interval = o.mode == MODE_NIC ? o.stats_interval : 0,
+        .indexing = o.node != NULL,
+        .summary_json = o.summary_json,
+        .watch_dir = o.watch ? o.dir : NULL,
+    };
+    struct report rep;
+    report_init(&rep, &rc);
+
     struct doc *doc = NULL;
     struct sink *sink = NULL;
     struct dis *dis = NULL;
@@ -166,7 +142,8 @@ int main(int argc, char **argv)
         goto done;
     }
     dis = dis_new();
-    struct pipeline p = { .dis = dis, .doc = doc, .sink = sink, .stop = &stop_signal,
+    struct pipeline p = { .dis = dis, .doc = doc, .sink = sink, .report = &rep,
+                          .stop = &stop_signal,
                           .reset_every = o.mode == MODE_NIC ? o.reset_every : 0 };
     /* libwireshark's start-up may ignore SIGPIPE; as a filter, stop quietly when the
      * reader of standard output goes away (espcap ... | head). */
@@ -179,8 +156,7 @@ int main(int argc, char **argv)
     if (closed) /* everything delivered: what was read is done */
         cap_feed_settled(feed);
     status = pipeline_exit_status(&p, r, closed, cap_feed_endless(feed));
-    if (!p.open_failed)
-        summary(&p, o.node != NULL, now_seconds() - t0);
+    report_end(&rep, &p, status, !p.open_failed);
 done:
     sink_free(sink);
     cap_feed_free(feed);

@@ -11,6 +11,8 @@
 #include "doc/doc.h"
 #include "sink/sink.h"
 
+struct report;
+
 struct run_stats {
     uint64_t files;        /* sources opened, and files that could not be */
     uint64_t failed_files; /* sources that could not be opened or read to their end */
@@ -26,6 +28,7 @@ struct pipeline {
     struct dis *dis;       /* borrowed */
     struct doc *doc;       /* borrowed */
     struct sink *sink;     /* borrowed */
+    struct report *report; /* borrowed, or NULL: progress and statistics lines */
     volatile sig_atomic_t *stop; /* set by a signal handler: stop reading */
     uint64_t reset_every;  /* live: new dissection session every N packets; 0 = never */
     struct cap_feed *feed; /* the feed being run (pipeline_run_feed) */

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The option table through the binary: --help, the man page and the README list every
 option and are up to date; config file, environment and command line with their
-precedence; bad values; short forms; secrets kept out of /proc/PID/cmdline.
-(tests/unit/test_opt.c checks every row in C.)"""
+precedence; bad values; short forms; secrets kept out of /proc/PID/cmdline; --version;
+--summary-json; --quiet. (tests/unit/test_opt.c checks every row in C.)"""
 
 import json
 import os
@@ -17,6 +17,7 @@ import time
 import pytest
 
 from helpers import espcap as E
+from helpers.ci import missing
 
 sys.path.insert(0, str(E.ROOT / "scripts"))
 import options_docs  # noqa: E402
@@ -62,8 +63,8 @@ def documented(text, name, no_argv=False):
 def test_table_is_sizeable(table):
     names = [n for n, _, _ in table]
     for must in ("file", "dir", "nic", "node", "bpf", "count", "chunk", "watch", "recursive",
-                 "state-file", "config", "password-file", "api-key-file", "user", "api-key",
-                 "password"):
+                 "state-file", "progress", "quiet", "stats-interval", "summary-json", "config",
+                 "password-file", "api-key-file", "user", "api-key", "password"):
         assert must in names, f"{must} is not in the option table: {names}"
 
 
@@ -250,8 +251,9 @@ def test_bounds(run_espcap, small_capture, arg, names):
     (["--bpf=tcp"], ["--bpf", "--nic", "--file"]),
     (["--count=5"], ["--count", "--nic"]),
     (["--reset-every=5"], ["--reset-every", "--nic"]),
+    (["--stats-interval=5"], ["--stats-interval", "--nic"]),
     (["--spool-dir=x"], ["--spool-dir", "--nic"]),
-], ids=["watch", "recursive", "bpf", "count", "reset-every", "spool-dir"])
+], ids=["watch", "recursive", "bpf", "count", "reset-every", "stats-interval", "spool-dir"])
 def test_options_of_another_mode(run_espcap, small_capture, args, names):
     assert_usage_error(run_espcap(f"--file={small_capture}", *args), *names)
 
@@ -267,7 +269,8 @@ def test_ambiguous_seed_prefixes(run_espcap, small_capture, tmp_path):
 
 def test_short_options(run_espcap, small_capture):
     ref = run_espcap(f"--file={small_capture}")
-    for args in (["-r", str(small_capture)], [f"-r{small_capture}"]):
+    for args in (["-r", str(small_capture)], [f"-r{small_capture}"],
+                 ["-q", "-r", str(small_capture)], [f"-qr{small_capture}"]):
         res = run_espcap(*args)
         assert res.rc == 0 and res.stdout == ref.stdout, res.describe()
     h = run_espcap("-h")
@@ -322,3 +325,65 @@ def test_secret_values_never_printed(run_espcap, small_capture):
     assert b"pw-0a1b2c" not in res.stdout and b"user = ***" in res.stdout, res.stdout
     res = run_espcap(f"--file={small_capture}", "--node=127.0.0.1:9", "--api-key=")
     assert_usage_error(res, "--api-key")
+
+
+# --------------------------------------------------------------------------- reports
+
+def test_version_names_the_libraries(run_espcap):
+    res = run_espcap("--version")
+    assert res.rc == 0, res.describe()
+    out = res.stdout.decode()
+    assert re.search(r"^espcap \d+\.\d+\.\d+$", out, re.M), out
+
+    def pkg(name):
+        p = subprocess.run(["pkg-config", "--modversion", name], capture_output=True, text=True)
+        if p.returncode != 0:
+            missing(f"pkg-config knows no {name}")
+        return p.stdout.strip()
+    assert re.search(rf"^libpcap version {re.escape(pkg('libpcap'))}\b", out, re.M), out
+    m = re.search(rf"^libcurl {re.escape(pkg('libcurl'))} with (\S+)", out, re.M)
+    assert m and re.match(r"(OpenSSL|GnuTLS|mbedTLS|wolfSSL|BoringSSL|LibreSSL|rustls|NSS)",
+                          m.group(1)), out
+    assert re.search(rf"^GLib {re.escape(pkg('glib-2.0'))}$", out, re.M), out
+    assert re.search(rf"^zlib {re.escape(pkg('zlib'))}\b", out, re.M), out
+
+
+def test_summary_json_matches_the_summary_line(run_espcap, tmp_path, small_capture):
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(small_capture, d / "a.pcap")
+    (d / "b.txt").write_text("not a capture\n")
+    out = tmp_path / "summary.json"
+    res = run_espcap(f"--dir={d}", f"--summary-json={out}")
+    assert res.rc == 1, res.describe()
+    js = json.loads(out.read_text())
+    line = res.summary
+    for k, v in line.items():
+        if k == "elapsed":
+            assert abs(js[k] - float(v.rstrip("s"))) < 0.02, (k, v, js[k])
+        elif k == "rate":
+            assert abs(js[k] - float(v.rstrip("/s"))) <= 1, (k, v, js[k])
+        else:
+            assert js[k] == int(v), (k, v, js[k])
+    assert set(js) == set(line) | {"exit_status"}, js
+    assert js["exit_status"] == 1
+    assert not list(tmp_path.glob("summary.json.tmp"))
+    assert_usage_error(run_espcap(f"--file={small_capture}",
+                                  f"--summary-json={tmp_path}/no/such/dir/s.json"),
+                       "--summary-json")
+
+
+def test_quiet(run_espcap, tmp_path, small_capture):
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(small_capture, d / "a.pcap")
+    (d / "b.txt").write_text("not a capture\n")
+    loud = run_espcap(f"--dir={d}")
+    quiet = run_espcap("-q", f"--dir={d}", "--progress")
+    assert loud.warnings and not quiet.warnings, quiet.describe()
+    assert quiet.rc == loud.rc == 1
+    assert quiet.stdout == loud.stdout
+    assert quiet.stderr_lines == [quiet.summary_line], quiet.describe()
+    # errors stay
+    res = run_espcap("-q", f"--file={small_capture}", f"--protocols-list={tmp_path}/none")
+    assert res.rc == 3 and "protocols" in res.stderr

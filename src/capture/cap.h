@@ -31,6 +31,9 @@ struct cap_source;
 struct cap_source_ops {
     enum cap_status (*next)(struct cap_source *src, struct cap_packet *pkt);
     void (*close)(struct cap_source *src);
+    /* Bytes of the file read so far (compressed bytes for a compressed file), for
+     * progress; NULL for sources that are not files. */
+    uint64_t (*bytes_read)(struct cap_source *src);
 };
 
 /* Every source starts with this header; the body is the source's own. */
@@ -50,6 +53,11 @@ struct cap_source {
 static inline enum cap_status cap_next(struct cap_source *s, struct cap_packet *p)
 {
     return s->ops->next(s, p);
+}
+
+static inline uint64_t cap_bytes_read(struct cap_source *s)
+{
+    return s->ops->bytes_read ? s->ops->bytes_read(s) : 0;
 }
 
 void cap_close(struct cap_source *src); /* NULL is fine */
@@ -90,6 +98,9 @@ bool cap_live_stats(struct cap_source *src, struct cap_live_stats *out);
 /* Prints the interfaces that can be captured on, like tshark -D. Returns how many, or -1. */
 int cap_live_list(FILE *out, char *err, size_t errlen);
 
+/* "libpcap version 1.10.3 (...)". */
+const char *cap_live_lib_version(void);
+
 /* ---- feeds ---- */
 
 struct cap_feed;
@@ -104,7 +115,7 @@ enum cap_feed_status {
 struct cap_feed_item {
     struct cap_source *src;     /* with CAP_FEED_SOURCE; the caller closes it */
     const char *name;           /* path or interface; valid until the next call */
-    uint64_t size;              /* files: bytes when opened */
+    uint64_t size;              /* files: bytes when opened, for progress */
     char error[512];            /* with CAP_FEED_FAILED */
     bool fatal;                 /* with CAP_FEED_FAILED: the run cannot go on (an interface) */
     bool whole_feed;            /* with CAP_FEED_FAILED: the directory itself, not one file */
@@ -140,6 +151,8 @@ void cap_feed_finished(struct cap_feed *f, const struct cap_feed_item *item, boo
 void cap_feed_settled(struct cap_feed *f);
 /* Whether done files are remembered (a state file), so settling each one matters. */
 bool cap_feed_keeps_state(const struct cap_feed *f);
+/* Known so far, for progress: sources, and bytes of file sources. */
+void cap_feed_totals(const struct cap_feed *f, uint64_t *sources, uint64_t *bytes);
 /* Whether the feed goes on until stopped (a watched directory). */
 bool cap_feed_endless(const struct cap_feed *f);
 

@@ -54,6 +54,7 @@ struct cap_feed {
     struct cap_watch *watch;
     bool scanned, ended, top_gone;
     double last_rescan, last_save, last_wait_check;
+    uint64_t handed, handed_bytes;
 };
 
 static double mono(void)
@@ -134,10 +135,12 @@ static enum cap_feed_status one_next(struct cap_feed *f, struct cap_feed_item *i
 {
     if (f->step++)
         return CAP_FEED_END;
+    f->handed = 1;
     if (f->kind == K_FILE) {
         it->name = f->path;
         it->size = f->size;
         it->src = cap_file_open(f->path, it->error, sizeof it->error);
+        f->handed_bytes = f->size;
         return it->src ? CAP_FEED_SOURCE : CAP_FEED_FAILED;
     }
     const struct cap_live_config *c = &f->live;
@@ -461,6 +464,8 @@ static enum cap_feed_status dir_next(struct cap_feed *f, struct cap_feed_item *i
         }
         cap_entry_fini(&f->current);
         f->current = e;
+        f->handed++;
+        f->handed_bytes += e.size;
         it->name = e.path;
         it->size = e.size;
         it->src = cap_file_open(e.path, it->error, sizeof it->error);
@@ -509,6 +514,20 @@ bool cap_feed_keeps_state(const struct cap_feed *f)
 bool cap_feed_endless(const struct cap_feed *f)
 {
     return f->kind == K_DIR && f->cfg.watch;
+}
+
+void cap_feed_totals(const struct cap_feed *f, uint64_t *sources, uint64_t *bytes)
+{
+    *sources = f->handed;
+    *bytes = f->kind == K_DIR ? f->handed_bytes : f->size;
+    if (f->kind != K_DIR) {
+        *sources = 1;
+        return;
+    }
+    for (size_t i = f->queue.head; i < f->queue.n; i++) {
+        (*sources)++;
+        *bytes += f->queue.v[i].size;
+    }
 }
 
 void cap_feed_free(struct cap_feed *f)

@@ -22,7 +22,7 @@
 #define SECRET_FILE_MAX 65536
 
 enum section {
-    SEC_MODES, SEC_DIR, SEC_LIVE, SEC_DOC, SEC_INDEX, SEC_AUTH, SEC_GENERAL, N_SECTIONS,
+    SEC_MODES, SEC_DIR, SEC_LIVE, SEC_DOC, SEC_REPORT, SEC_INDEX, SEC_AUTH, SEC_GENERAL, N_SECTIONS,
 };
 
 static const char *const section_titles[N_SECTIONS] = {
@@ -30,6 +30,7 @@ static const char *const section_titles[N_SECTIONS] = {
     "Directories (--dir)",
     "Live capture (--nic)",
     "Documents",
+    "Progress, statistics, summary",
     "Indexing (with --node; docs/indexing.md)",
     "Credentials and TLS (with --node)",
     "Configuration and information",
@@ -128,6 +129,10 @@ const struct opt_def options_table[] = {
     { "reset-every", NULL, 0, OPT_UINT, O(reset_every), "500000", 0, 0, NULL, 0, OPT_MODE_NIC,
       SEC_LIVE, "N", "start a new dissection session every N packets, so that memory stays "
       "bounded in long captures; 0: never", NULL, NULL },
+    { "stats-interval", NULL, 0, OPT_SECONDS, O(stats_interval), "10", 0, MS(86400), NULL, 0,
+      OPT_MODE_NIC, SEC_LIVE, "SECS", "every SECS seconds one line on stderr: packets, kernel "
+      "and interface drops, documents/s, bulk queue, spool size, rejected so far; 0: never",
+      NULL, NULL },
 
     { "max-bytes", NULL, 0, OPT_SIZE, O(max_bytes), "256", 0, GIB, NULL, 0, 0, SEC_DOC, "N",
       "cut byte and string values longer than N bytes, marking the cut with \"...\"; 0: "
@@ -137,6 +142,17 @@ const struct opt_def options_table[] = {
       "the protocols.list that decides a packet's \"protocol\"; by default the one beside "
       "the program, in its conf/, or in " ESPCAP_SYSCONFDIR "/", NULL, NULL },
 
+    { "progress", NULL, 0, OPT_FLAG, O(progress), NULL, 0, 0, NULL, 0,
+      OPT_MODE_FILE | OPT_MODE_DIR, SEC_REPORT, NULL,
+      "the progress line (files, bytes, packets, documents/s, ETA), shown by itself when "
+      "stderr is a terminal and stdout is not, also when stderr is not a terminal: then one "
+      "line every 5 s", NULL, NULL },
+    { "quiet", NULL, 'q', OPT_FLAG, O(quiet), NULL, 0, 0, NULL, 0, 0, SEC_REPORT, NULL,
+      "no progress line, statistics lines, warnings or notes: only errors and the summary",
+      NULL, NULL },
+    { "summary-json", NULL, 0, OPT_STRING, O(summary_json), NULL, 0, 0, NULL, 0, 0, SEC_REPORT,
+      "FILE", "also write the end-of-run summary to FILE, as one JSON object with the "
+      "counters of the summary line and the exit status", NULL, NULL },
 
     { "node", NULL, 0, OPT_STRING, O(node), NULL, 0, 0, "ESPCAP_NODE", OPTF_SEED, 0, SEC_INDEX,
       "NODES", "index into Elasticsearch/OpenSearch: HOST:PORT (http), a URL "
@@ -276,7 +292,7 @@ static void man_page(FILE *out)
           "interface; dissects each packet with Wireshark's dissectors, linked in\\-process; "
           "and turns it into one JSON document. Without \\fB\\-\\-node\\fR the documents go to "
           "standard output as NDJSON; with it they are bulk\\-indexed into Elasticsearch or "
-          "OpenSearch, one index per UTC day. Messages, warnings and the summary go "
+          "OpenSearch, one index per UTC day. Messages, warnings, progress and the summary go "
           "to standard error.\n"
           ".SH OPTIONS\n"
           "Options are written \\fB\\-\\-opt\\fR=\\fIvalue\\fR or \\fB\\-\\-opt\\fR "
@@ -652,6 +668,7 @@ int options_load(struct options *o, int argc, char **argv)
             return rc;
         }
     }
+    log_set_quiet(o->quiet);
     if (o->mode == MODE_LIST)
         return 0;
 
@@ -669,6 +686,8 @@ int options_load(struct options *o, int argc, char **argv)
             if (p->argv_set[i].def->flags & OPTF_NODE)
                 log_warn("--%s has no effect without --node", p->argv_set[i].def->name);
     }
+    if (o->summary_json && !writable_file(o->summary_json, err, sizeof err))
+        return usage("--summary-json: '%s': %s", o->summary_json, err);
 
     char looked[3 * PATH_MAX];
     if (o->protocols_list) {

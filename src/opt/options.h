@@ -33,8 +33,11 @@ struct options {
     uint64_t count;
     bool no_promiscuous;
     uint64_t reset_every;
+    double stats_interval;
     uint64_t max_bytes;
     char *protocols_list;
+    bool progress, quiet;
+    char *summary_json;
     char *node, *index_prefix;
     uint64_t chunk, chunk_bytes, in_flight;
     double flush_interval;

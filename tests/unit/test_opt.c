@@ -349,13 +349,13 @@ static void check_names(void)
     fresh(&f);
     CHECK(scan(&f, (char *[]){ "espcap", a6, NULL }) && f.o.list_interfaces);
     done(&f);
-    char a7[] = "-hv"; /* clustered flags */
+    char a7[] = "-qv"; /* clustered flags */
     fresh(&f);
-    CHECK(scan(&f, (char *[]){ "espcap", a7, NULL }) && f.o.help && f.o.version);
+    CHECK(scan(&f, (char *[]){ "espcap", a7, NULL }) && f.o.quiet && f.o.version);
     done(&f);
-    char a8[] = "-vc5";
+    char a8[] = "-qc5";
     fresh(&f);
-    CHECK(scan(&f, (char *[]){ "espcap", a8, NULL }) && f.o.version && f.o.count == 5);
+    CHECK(scan(&f, (char *[]){ "espcap", a8, NULL }) && f.o.quiet && f.o.count == 5);
     done(&f);
     char a9[] = "-Z", a10[] = "-r", a11[] = "--", a12[] = "stray", a13[] = "--bogus";
     fresh(&f);
