@@ -50,7 +50,8 @@ static int act(const struct options *o)
     return EXIT_ALL_OK;
 }
 
-static struct cap_feed *build_feed(const struct options *o, char *err, size_t errlen)
+static struct cap_feed *build_feed(const struct options *o, char *err, size_t errlen,
+                                   bool *bad_state)
 {
     if (o->mode == MODE_FILE)
         return cap_feed_file(o->file);
@@ -64,7 +65,7 @@ static struct cap_feed *build_feed(const struct options *o, char *err, size_t er
         .state_file = o->keep_state ? o->state_file : NULL, .settle = o->watch_settle,
         .ignore = o->ignore.v, .n_ignore = o->ignore.n,
     };
-    return cap_feed_dir(&dc, err, errlen);
+    return cap_feed_dir(&dc, err, errlen, bad_state);
 }
 
 static struct sink *build_sink(const struct options *o, char *err, size_t errlen)
@@ -107,11 +108,15 @@ int main(int argc, char **argv)
         return status;
     }
     char err[1024];
-    struct cap_feed *feed = build_feed(&o, err, sizeof err);
+    bool bad_state = false;
+    struct cap_feed *feed = build_feed(&o, err, sizeof err, &bad_state);
     if (!feed) {
-        log_error("--state-file: %s", err);
+        if (bad_state)
+            fprintf(stderr, "espcap: --state-file: %s (see espcap --help)\n", err);
+        else
+            log_error("%s", err);
         options_free(&o);
-        return EXIT_USAGE;
+        return bad_state ? EXIT_USAGE : EXIT_FATAL;
     }
     bool dirlike = o.mode == MODE_FILE || o.mode == MODE_DIR;
     bool tty = isatty(STDERR_FILENO);

@@ -15,13 +15,15 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Time-based work: the sink's flushing and retries, progress and statistics lines. */
+/* Time-based work: the sink's flushing and retries, the feed's state file, progress and
+ * statistics lines. */
 static int tick(struct pipeline *p)
 {
     if (p->sink->ops->tick(p->sink) != 0) {
         log_error("%s", p->sink->error);
         return -1;
     }
+    cap_feed_tick(p->feed);
     if (p->report)
         report_tick(p->report, p);
     return 0;

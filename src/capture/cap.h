@@ -137,8 +137,10 @@ struct cap_dir_config {
 struct cap_feed *cap_feed_file(const char *path);
 struct cap_feed *cap_feed_live(const struct cap_live_config *cfg);
 /* NULL with the reason in err when the state file cannot be used (unreadable, belongs to
- * another directory). A directory that cannot be read is reported by cap_feed_next. */
-struct cap_feed *cap_feed_dir(const struct cap_dir_config *cfg, char *err, size_t errlen);
+ * another directory, cannot be written: *bad_state set) or inotify cannot be had. A
+ * directory that cannot be read is reported by cap_feed_next. */
+struct cap_feed *cap_feed_dir(const struct cap_dir_config *cfg, char *err, size_t errlen,
+                              bool *bad_state);
 void cap_feed_free(struct cap_feed *f); /* writes the state file one last time; NULL is fine */
 
 enum cap_feed_status cap_feed_next(struct cap_feed *f, struct cap_feed_item *item);
@@ -149,6 +151,9 @@ enum cap_feed_status cap_feed_next(struct cap_feed *f, struct cap_feed_item *ite
 void cap_feed_finished(struct cap_feed *f, const struct cap_feed_item *item, bool whole);
 /* Everything finished so far is settled (the sink holds nothing pending): remember it. */
 void cap_feed_settled(struct cap_feed *f);
+/* Time-based work while a source is read: the state file is written within a second of
+ * a file becoming done, even while a long file is being read. */
+void cap_feed_tick(struct cap_feed *f);
 /* Whether done files are remembered (a state file), so settling each one matters. */
 bool cap_feed_keeps_state(const struct cap_feed *f);
 /* Known so far, for progress: sources, and bytes of file sources. */

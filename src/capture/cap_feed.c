@@ -184,9 +184,11 @@ static const char *base_name(const char *rel)
     return s ? s + 1 : rel;
 }
 
-struct cap_feed *cap_feed_dir(const struct cap_dir_config *cfg, char *err, size_t errlen)
+struct cap_feed *cap_feed_dir(const struct cap_dir_config *cfg, char *err, size_t errlen,
+                              bool *bad_state)
 {
     struct cap_feed *f = xcalloc(1, sizeof *f);
+    *bad_state = false;
     f->kind = K_DIR;
     f->cfg = *cfg;
     f->walk = (struct cap_walk){ .dir = cfg->dir, .recursive = cfg->recursive,
@@ -194,6 +196,7 @@ struct cap_feed *cap_feed_dir(const struct cap_dir_config *cfg, char *err, size_
                                  .on_dir = add_watch, .ctx = f };
     char real[PATH_MAX];
     if (cfg->state_file && realpath(cfg->dir, real)) {
+        *bad_state = true;
         f->state = cap_state_open(cfg->state_file, real, err, errlen);
         if (!f->state)
             goto fail;
@@ -211,6 +214,7 @@ struct cap_feed *cap_feed_dir(const struct cap_dir_config *cfg, char *err, size_
         if (!cap_state_save(f->state, err, errlen))
             goto fail;
     }
+    *bad_state = false;
     if (cfg->watch) {
         f->watch = cap_watch_new(err, errlen);
         if (!f->watch)
@@ -503,6 +507,12 @@ void cap_feed_settled(struct cap_feed *f)
     if (!f->watch)
         return;
     if (mono() - f->last_save >= STATE_SAVE_S)
+        save_state(f);
+}
+
+void cap_feed_tick(struct cap_feed *f)
+{
+    if (f && f->state && cap_state_dirty(f->state) && mono() - f->last_save >= STATE_SAVE_S)
         save_state(f);
 }
 

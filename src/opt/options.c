@@ -61,8 +61,10 @@ static bool check_index_prefix(const char *v, char *why, size_t whylen)
             snprintf(why, whylen, "must be lower case");
             return false;
         }
-    if (strlen(v) > 200) {
-        snprintf(why, whylen, "is too long for an index name (200 bytes at most)");
+    /* src/sink/sink_es.c keeps index names ("PREFIX-YYYY-MM-DD") in 160 bytes */
+    if (strlen(v) > 148) {
+        snprintf(why, whylen, "is too long: 148 bytes at most, with -YYYY-MM-DD an index name "
+                              "has 159");
         return false;
     }
     return true;

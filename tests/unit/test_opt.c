@@ -519,6 +519,14 @@ static void check_load(void)
     options_free(&o);
     CHECK(load(&o, (char *[]){ "espcap", d1, sf, pl, NULL }) == 0 && o.keep_state);
     options_free(&o);
+    /* the index prefix: index names are kept in 160 bytes (src/sink/sink_es.c) */
+    char ip1[200] = "--index-prefix=", ip2[200] = "--index-prefix=";
+    memset(ip1 + 15, 'p', 148);
+    memset(ip2 + 15, 'p', 149);
+    CHECK(load(&o, (char *[]){ "espcap", f1, n1, ip1, pl, rej, NULL }) == 0);
+    options_free(&o);
+    CHECK(load(&o, (char *[]){ "espcap", f1, n1, ip2, pl, rej, NULL }) == EXIT_USAGE);
+    options_free(&o);
     char none[] = "--max-bytes=3";
     CHECK(load(&o, (char *[]){ "espcap", none, NULL }) == EXIT_USAGE);
     options_free(&o);
