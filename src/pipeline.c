@@ -1,8 +1,11 @@
-/* pipeline: the per-packet loop. */
+/* pipeline: the per-packet loop, and the loop over a feed's sources. */
 #include "pipeline.h"
 
+#include <stdio.h>
 #include <time.h>
 
+#include "opt/options.h"
+#include "report.h"
 #include "util/log.h"
 
 static uint64_t now_ms(void)
@@ -29,6 +32,20 @@ static void pass_events(struct dis *dis, struct cap_source *src)
     }
 }
 
+/* Time-based work: the sink's flushing and retries, the feed's state file, progress and
+ * statistics lines. */
+static int tick(struct pipeline *p)
+{
+    if (p->sink->ops->tick(p->sink) != 0) {
+        log_error("%s", p->sink->error);
+        return -1;
+    }
+    cap_feed_tick(p->feed);
+    if (p->report)
+        report_tick(p->report, p);
+    return 0;
+}
+
 enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
 {
     struct doc_source ds = {
@@ -52,14 +69,12 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
     for (;;) {
         /* A file stops between packets; a live source hands on what it holds, then ends. */
         if (*p->stop && !src->live)
-            break;
+            return PIPE_STOPPED;
         st = cap_next(src, &pkt);
         if (st == CAP_IDLE) {
             last_tick = now_ms();
-            if (p->sink->ops->tick(p->sink) != 0) {
-                log_error("%s", p->sink->error);
+            if (tick(p) != 0)
                 return PIPE_FATAL;
-            }
             continue;
         }
         if (st != CAP_PACKET)
@@ -97,13 +112,11 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
             return PIPE_FATAL;
         }
         p->stats.documents++;
-        /* Time-based work (flushing, retries, the spool) every 256 packets, and at least
-         * every 100 ms when packets keep coming slowly. */
+        /* Time-based work every 256 packets, and at least every 100 ms when packets keep
+         * coming slowly. */
         if (((n & 255) == 0 || (src->live && now_ms() - last_tick >= 100)) &&
-            (last_tick = now_ms(), p->sink->ops->tick(p->sink) != 0)) {
-            log_error("%s", p->sink->error);
+            (last_tick = now_ms(), tick(p) != 0))
             return PIPE_FATAL;
-        }
     }
     if (st == CAP_ERROR) {
         log_warn("%s: %s, after %llu complete packet%s", src->name, src->error,
@@ -112,4 +125,110 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
         return PIPE_INPUT;
     }
     return PIPE_OK;
+}
+
+/* Waits until the sink holds nothing pending (every document delivered, already present,
+ * dead-lettered, or spooled). false: stopped by a signal first, or the sink failed (*r). */
+static bool settle(struct pipeline *p, enum pipe_result *r)
+{
+    if (p->sink->ops->flush(p->sink) != 0) {
+        log_error("%s", p->sink->error);
+        *r = PIPE_FATAL;
+        return false;
+    }
+    while (p->sink->stats.pending && !*p->stop) {
+        if (tick(p) != 0) {
+            *r = PIPE_FATAL;
+            return false;
+        }
+        nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
+    }
+    return p->sink->stats.pending == 0;
+}
+
+enum pipe_result pipeline_run_feed(struct pipeline *p, struct cap_feed *feed)
+{
+    enum pipe_result worst = PIPE_OK;
+    p->feed = feed;
+    while (!*p->stop) {
+        struct cap_feed_item it;
+        enum cap_feed_status st = cap_feed_next(feed, &it);
+        if (st == CAP_FEED_END)
+            break;
+        if (st == CAP_FEED_IDLE) {
+            if (tick(p) != 0)
+                return PIPE_FATAL;
+            continue;
+        }
+        if (st == CAP_FEED_FAILED) {
+            if (it.fatal) {
+                log_error("%s", it.error);
+                p->open_failed = true;
+                p->open_error = it.why;
+                return PIPE_FATAL;
+            }
+            log_warn("%s: %s", it.name, it.error);
+            if (!it.whole_feed)
+                p->stats.files++;
+            p->stats.failed_files++;
+            worst = PIPE_INPUT;
+            cap_feed_finished(feed, &it, false);
+            continue;
+        }
+        p->current = it.src;
+        if (it.src->live) {
+            p->stats.live = true;
+            snprintf(p->stats.interface, sizeof p->stats.interface, "%s", it.src->name);
+        }
+        enum pipe_result r = pipeline_run(p, it.src);
+        if (it.src->live) {
+            struct cap_live_stats ls;
+            if (cap_live_stats(it.src, &ls)) {
+                p->stats.dropped_kernel = ls.dropped_kernel;
+                p->stats.dropped_interface = ls.dropped_interface;
+            }
+        }
+        p->stats.bytes_done += it.size;
+        p->current = NULL;
+        cap_close(it.src);
+        if (r == PIPE_FATAL)
+            return r;
+        if (r == PIPE_STOPPED) /* not finished: read again next time */
+            return worst == PIPE_INPUT ? worst : r;
+        if (r == PIPE_INPUT)
+            worst = PIPE_INPUT;
+        cap_feed_finished(feed, &it, r == PIPE_OK);
+        /* With a state file a file is done only once its documents are settled: wait for
+         * that now, so that a crash later never leaves a file marked done too early, and
+         * never more than one file to read again. */
+        if (cap_feed_keeps_state(feed)) {
+            enum pipe_result sr = PIPE_OK;
+            if (settle(p, &sr))
+                cap_feed_settled(feed);
+            else if (sr == PIPE_FATAL)
+                return sr;
+        }
+    }
+    return worst;
+}
+
+int pipeline_exit_status(const struct pipeline *p, enum pipe_result r, bool sink_closed,
+                         bool endless)
+{
+    int status = EXIT_ALL_OK;
+    if (r == PIPE_INPUT)
+        status = EXIT_PARTIAL;
+    if (r == PIPE_FATAL)
+        status = p->open_failed && (p->open_error == CAP_OPEN_BAD_FILTER ||
+                                    p->open_error == CAP_OPEN_NO_DEVICE)
+                     ? EXIT_USAGE
+                     : EXIT_FATAL;
+    if (!sink_closed)
+        status = EXIT_FATAL;
+    if ((p->sink->stats.dead_lettered || p->sink->stats.dropped) && status == EXIT_ALL_OK)
+        status = EXIT_PARTIAL;
+    /* Ctrl-C is how a live capture or a watch normally ends; a file run cut short says so. */
+    if (*p->stop && status == EXIT_ALL_OK && !p->stats.live && !endless)
+        status = 128 + *p->stop;
+    return status;
 }

@@ -180,3 +180,50 @@ def test_empty_dir(run_espcap, tmp_path):
     assert res.rc == 0, res.describe()
     assert res.stdout == b""
     assert res.summary and res.summary["files"] == "0", res.describe()
+
+
+# ---- --recursive ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tree(sample_pcap, tmp_path_factory):
+    """Folders by date, a symbolic link loop, a second link to one folder, a FIFO deep
+    down, names that sort differently by byte and by locale."""
+    d = tmp_path_factory.mktemp("tree") / "captures"
+    data = sample_pcap.read_bytes()
+    for rel in ("2024-01-01/a.pcap", "2024-01-01/B.pcap", "2024-01-02/x/deep.pcap",
+                "2024-01-02/z.pcap", "top.pcap", "Z/skip.part", ".hidden/h.pcap"):
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_bytes(data)
+    os.symlink("..", d / "2024-01-02" / "x" / "loop")            # back to an ancestor
+    os.symlink("2024-01-01", d / "also-2024-01-01")              # the same folder again
+    os.mkfifo(d / "2024-01-02" / "fifo")
+    return d
+
+
+def test_recursive_order_loops_and_links(run_espcap, tree):
+    res = run_espcap(f"--dir={tree}", "--recursive", "--ignore=*.part", timeout=180)
+    assert res.rc == 0, res.describe()
+    _, order = _by_file(res)
+    want = [".hidden/h.pcap", "2024-01-01/B.pcap", "2024-01-01/a.pcap",
+            "2024-01-02/x/deep.pcap", "2024-01-02/z.pcap", "top.pcap"]
+    assert order == [f"{tree}/{w}" for w in want], \
+        "not depth-first in byte order of names, or a file read twice / not read"
+    loops = res.warnings_for(f"{tree}/2024-01-02/x/loop")
+    assert loops and "loop" in loops[0], res.describe()
+    again = res.warnings_for(f"{tree}/also-2024-01-01")
+    assert again and "2024-01-01" in again[0], res.describe()
+    assert int(res.summary["files"]) == len(want)
+    # --ignore applies to folders as well
+    res2 = run_espcap(f"--dir={tree}", "--recursive", "--ignore=*.part", "--ignore=.*",
+                      "--ignore=2024-01-02", timeout=180)
+    _, order2 = _by_file(res2)
+    assert order2 == [f"{tree}/{w}" for w in ("2024-01-01/B.pcap", "2024-01-01/a.pcap",
+                                              "top.pcap")]
+
+
+def test_not_recursive_by_default(run_espcap, tree):
+    res = run_espcap(f"--dir={tree}")
+    assert res.rc == 0, res.describe()
+    assert {doc["file_name"] for doc in res.docs} == {f"{tree}/top.pcap"}
+    assert not res.warnings, res.describe()
+

@@ -1,4 +1,6 @@
-/* cap: where packets come from. A source is opened, read packet by packet, closed. */
+/* cap: where packets come from. A source (a file, an interface) is opened, read packet by
+ * packet, closed; a feed is the list of sources of one run (one file, a directory's files,
+ * a watched directory's files as they appear, one interface), handed out opened. */
 #ifndef ESPCAP_CAP_H
 #define ESPCAP_CAP_H
 
@@ -44,6 +46,9 @@ struct cap_source;
 struct cap_source_ops {
     enum cap_status (*next)(struct cap_source *src, struct cap_packet *pkt);
     void (*close)(struct cap_source *src);
+    /* Bytes of the file read so far (compressed bytes for a compressed file), for
+     * progress; NULL for sources that are not files. */
+    uint64_t (*bytes_read)(struct cap_source *src);
 };
 
 /* Every source starts with this header; the body is the source's own. */
@@ -65,6 +70,11 @@ struct cap_source {
 static inline enum cap_status cap_next(struct cap_source *s, struct cap_packet *p)
 {
     return s->ops->next(s, p);
+}
+
+static inline uint64_t cap_bytes_read(struct cap_source *s)
+{
+    return s->ops->bytes_read ? s->ops->bytes_read(s) : 0;
 }
 
 void cap_close(struct cap_source *src); /* NULL is fine */
@@ -89,12 +99,6 @@ uint64_t cap_hash(uint64_t h, const void *p, size_t n);
  * writes the reason to err when the file cannot be opened or is not a capture. */
 struct cap_source *cap_file_open(const char *path, char *err, size_t errlen);
 
-/* The regular files of a directory, in byte order of their names ("DIR/name").
- * Returns the count, or -1 with the reason in err. *paths is owned by the caller:
- * free with cap_dir_free. */
-int cap_dir_list(const char *dir, char ***paths, char *err, size_t errlen);
-void cap_dir_free(char **paths, int n);
-
 /* Live capture. */
 struct cap_live_config {
     const char *interface;
@@ -118,5 +122,68 @@ bool cap_live_stats(struct cap_source *src, struct cap_live_stats *out);
 
 /* Prints the interfaces that can be captured on, like tshark -D. Returns how many, or -1. */
 int cap_live_list(FILE *out, char *err, size_t errlen);
+
+/* "libpcap version 1.10.3 (...)". */
+const char *cap_live_lib_version(void);
+
+/* ---- feeds ---- */
+
+struct cap_feed;
+
+enum cap_feed_status {
+    CAP_FEED_SOURCE,  /* item->src is open: read it, close it, then cap_feed_finished */
+    CAP_FEED_FAILED,  /* item->name could not be opened: item->error says why */
+    CAP_FEED_IDLE,    /* nothing to read now (a watched directory): ask again soon */
+    CAP_FEED_END,     /* every source was handed out */
+};
+
+struct cap_feed_item {
+    struct cap_source *src;     /* with CAP_FEED_SOURCE; the caller closes it */
+    const char *name;           /* path or interface; valid until the next call */
+    uint64_t size;              /* files: bytes when opened, for progress */
+    char error[512];            /* with CAP_FEED_FAILED */
+    bool fatal;                 /* with CAP_FEED_FAILED: the run cannot go on (an interface) */
+    bool whole_feed;            /* with CAP_FEED_FAILED: the directory itself, not one file */
+    enum cap_open_error why;    /* with fatal */
+    uint64_t serial;            /* for cap_feed_finished */
+};
+
+/* A directory and what to do with it. */
+struct cap_dir_config {
+    const char *dir;            /* as given: it starts every path handed out */
+    bool recursive;
+    bool watch;                 /* keep running: files that appear, once closed */
+    const char *state_file;     /* remember which files are done; NULL: do not */
+    double settle;              /* watch: quiet time for files not provably closed */
+    char *const *ignore;        /* glob patterns of names to skip */
+    size_t n_ignore;
+};
+
+struct cap_feed *cap_feed_file(const char *path);
+struct cap_feed *cap_feed_live(const struct cap_live_config *cfg);
+/* NULL with the reason in err when the state file cannot be used (unreadable, belongs to
+ * another directory, cannot be written: *bad_state set) or inotify cannot be had. A
+ * directory that cannot be read is reported by cap_feed_next. */
+struct cap_feed *cap_feed_dir(const struct cap_dir_config *cfg, char *err, size_t errlen,
+                              bool *bad_state);
+void cap_feed_free(struct cap_feed *f); /* writes the state file one last time; NULL is fine */
+
+enum cap_feed_status cap_feed_next(struct cap_feed *f, struct cap_feed_item *item);
+
+/* The item was read (whole: every record, or not: cut short, failed to open); it becomes
+ * done once its documents are settled (cap_feed_settled). Not called for a file whose
+ * reading was stopped: it is read again next time. */
+void cap_feed_finished(struct cap_feed *f, const struct cap_feed_item *item, bool whole);
+/* Everything finished so far is settled (the sink holds nothing pending): remember it. */
+void cap_feed_settled(struct cap_feed *f);
+/* Time-based work while a source is read: the state file is written within a second of
+ * a file becoming done, even while a long file is being read. */
+void cap_feed_tick(struct cap_feed *f);
+/* Whether done files are remembered (a state file), so settling each one matters. */
+bool cap_feed_keeps_state(const struct cap_feed *f);
+/* Known so far, for progress: sources, and bytes of file sources. */
+void cap_feed_totals(const struct cap_feed *f, uint64_t *sources, uint64_t *bytes);
+/* Whether the feed goes on until stopped (a watched directory). */
+bool cap_feed_endless(const struct cap_feed *f);
 
 #endif

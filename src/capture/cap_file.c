@@ -195,7 +195,13 @@ static void file_close(struct cap_source *src)
     free(f);
 }
 
-static const struct cap_source_ops file_ops = { file_next, file_close };
+static uint64_t file_bytes_read(struct cap_source *src)
+{
+    gint64 n = wtap_read_so_far(((struct cap_file *)src)->wth);
+    return n > 0 ? (uint64_t)n : 0;
+}
+
+static const struct cap_source_ops file_ops = { file_next, file_close, file_bytes_read };
 
 struct cap_source *cap_file_open(const char *path, char *err, size_t errlen)
 {

@@ -105,7 +105,9 @@ static void live_close(struct cap_source *src)
     free(l);
 }
 
-static const struct cap_source_ops live_ops = { live_next, live_close };
+static const struct cap_source_ops live_ops = { live_next, live_close, NULL };
+
+const char *cap_live_lib_version(void) { return pcap_lib_version(); }
 
 bool cap_live_stats(struct cap_source *src, struct cap_live_stats *out)
 {

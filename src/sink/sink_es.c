@@ -93,6 +93,7 @@ struct sink_es {
     uint64_t spool_next;
     uint64_t spool_bytes;
     double last_spool_msg;
+    uint64_t handed;          /* documents written to this sink */
 };
 
 /* ---- small helpers ---- */
@@ -941,6 +942,19 @@ static void submit(struct sink_es *s)
 
 /* ---- the sink interface ---- */
 
+/* The gauges of struct sink_stats. A document handed over is settled once indexed, already
+ * present, dead-lettered, spooled or dropped; one replayed from the spool is pending again
+ * until answered (replayed counts it, and it was counted when spooled). */
+static void gauges(struct sink_es *s)
+{
+    struct sink_stats *k = &s->base.stats;
+    int64_t settled = (int64_t)(k->written + k->already + k->dead_lettered + k->spooled +
+                                k->dropped) - (int64_t)k->replayed;
+    int64_t pending = (int64_t)s->handed - settled;
+    k->pending = pending > 0 ? (uint64_t)pending : 0;
+    k->spool_bytes = s->spool_bytes;
+}
+
 static int es_begin_source(struct sink *base, const char *name)
 {
     (void)base, (void)name;
@@ -1003,10 +1017,12 @@ static int es_write(struct sink *base, const char *doc, size_t len, const struct
     buf_addc(&r->body, '\n');
     it->end = (uint32_t)r->body.len;
     it->index = (uint32_t)(ix - s->idx);
+    s->handed++;
     if (r->n >= s->cfg.chunk || r->body.len >= s->cfg.chunk_bytes)
         submit(s);
     else if ((r->n & 63) == 0)
         pump(s, false, 0);
+    gauges(s);
     return s->fatal ? -1 : 0;
 }
 
@@ -1014,6 +1030,7 @@ static int es_flush(struct sink *base)
 {
     struct sink_es *s = (struct sink_es *)base;
     submit(s);
+    gauges(s);
     return s->fatal ? -1 : 0;
 }
 
@@ -1025,6 +1042,7 @@ static int es_tick(struct sink *base)
     pump(s, false, 0);
     if (s->cfg.live)
         replay(s);
+    gauges(s);
     return s->fatal ? -1 : 0;
 }
 
@@ -1070,6 +1088,7 @@ static int es_close(struct sink *base)
                  s->spool_n, (unsigned long long)s->spool_bytes);
     if (s->dead && fflush(s->dead) != 0)
         log_error("%s: %s", s->cfg.dead_letters, strerror(errno));
+    gauges(s);
     return s->fatal ? -1 : 0;
 }
 
@@ -1159,5 +1178,6 @@ struct sink *sink_es_new(const struct sink_es_config *cfg, char *err,
     }
     if (cfg->live)
         spool_scan(s);
+    gauges(s);
     return &s->base;
 }
