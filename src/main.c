@@ -14,6 +14,13 @@
 #include "sink/sink.h"
 #include "sink/sink_es.h"
 #include "util/log.h"
+#include "worker/farm.h"
+#include "worker/zygote.h"
+
+/* A lane's rings: 2 MiB of packets to a worker (a record holds up to a quarter: every snap
+ * length wiretap reads for common link types), 8 MiB of documents back. */
+#define IN_RING (2u << 20)
+#define OUT_RING (8u << 20)
 
 static volatile sig_atomic_t stop_signal;
 
@@ -97,6 +104,80 @@ static struct sink *build_sink(const struct options *o, char *err, size_t errlen
     return sink_es_new(&ec, err, errlen);
 }
 
+/* --fields a,b --fields c: the globs, split at commas. The strings are owned by v. */
+static void split_globs(const struct opt_list *l, struct opt_list *v)
+{
+    for (size_t i = 0; i < l->n; i++)
+        for (char *p = l->v[i]; *p;) {
+            size_t n = strcspn(p, ",");
+            if (n) {
+                v->v = xrealloc(v->v, (v->n + 1) * sizeof *v->v);
+                v->v[v->n] = xmalloc(n + 1);
+                memcpy(v->v[v->n], p, n);
+                v->v[v->n++][n] = '\0';
+            }
+            p += n + (p[n] == ',');
+        }
+}
+
+static void free_list(struct opt_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+/* The dissection workers' zygote, started before anything else (no thread may exist when
+ * it forks), with everything the options say about dissection and documents. */
+static struct zygote *start_workers(const struct options *o, const char *argv0,
+                                    struct opt_list *keep, struct opt_list *drop, int *status)
+{
+    char err[1024];
+    split_globs(&o->fields, keep);
+    split_globs(&o->exclude_fields, drop);
+    struct dis_config dc = {
+        .argv0 = argv0,
+        .profile = o->profile,
+        .prefs = (const char *const *)o->prefs.v, .n_prefs = o->prefs.n,
+        .decode_as = (const char *const *)o->decode_as.v, .n_decode_as = o->decode_as.n,
+        .enable_protocols = (const char *const *)o->enable_protocols.v,
+        .n_enable_protocols = o->enable_protocols.n,
+        .disable_protocols = (const char *const *)o->disable_protocols.v,
+        .n_disable_protocols = o->disable_protocols.n,
+        .enable_heuristics = (const char *const *)o->enable_heuristics.v,
+        .n_enable_heuristics = o->enable_heuristics.n,
+        .disable_heuristics = (const char *const *)o->disable_heuristics.v,
+        .n_disable_heuristics = o->disable_heuristics.n,
+        .display_filter = o->display_filter,
+    };
+    struct doc_config doc = {
+        .protocols_list = o->protocols_path,
+        .max_bytes = o->max_bytes,
+        .fields = { (const char *const *)keep->v, keep->n, (const char *const *)drop->v,
+                    drop->n },
+    };
+    if (geteuid() == 0 && o->run_as && strcmp(o->run_as, "root") == 0)
+        log_warn("--run-as=root: the dissection workers parse packets as root");
+    struct zygote_config zc = { &dc, &doc, o->run_as, IN_RING, OUT_RING };
+    struct zygote *z = zygote_start(&zc, err, sizeof err);
+    if (!z) {
+        log_error("%s", err);
+        *status = EXIT_FATAL;
+        return NULL;
+    }
+    enum dis_init_result r = zygote_wait_ready(z, err, sizeof err);
+    if (r != DIS_INIT_OK) {
+        if (r == DIS_INIT_USAGE)
+            fprintf(stderr, "espcap: %s (see espcap --help)\n", err);
+        else
+            log_error("%s", err);
+        zygote_stop(z);
+        *status = r == DIS_INIT_USAGE ? EXIT_USAGE : EXIT_FATAL;
+        return NULL;
+    }
+    return z;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -108,6 +189,17 @@ int main(int argc, char **argv)
         return status;
     }
     char err[1024];
+    /* First, while this is the only thread: libwireshark in the workers' zygote. The
+     * reader itself reads files with wiretap only. */
+    struct opt_list keep = { 0 }, drop = { 0 };
+    struct zygote *zyg = start_workers(&o, argv[0], &keep, &drop, &status);
+    if (!zyg) {
+        free_list(&keep);
+        free_list(&drop);
+        options_free(&o);
+        return status;
+    }
+    dis_reader_init(argv[0]);
     bool bad_state = false;
     struct cap_feed *feed = build_feed(&o, err, sizeof err, &bad_state);
     if (!feed) {
@@ -115,6 +207,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "espcap: --state-file: %s (see espcap --help)\n", err);
         else
             log_error("%s", err);
+        zygote_stop(zyg);
+        free_list(&keep);
+        free_list(&drop);
         options_free(&o);
         return bad_state ? EXIT_USAGE : EXIT_FATAL;
     }
@@ -126,35 +221,35 @@ int main(int argc, char **argv)
         .in_place = tty,
         .stats_interval = o.mode == MODE_NIC ? o.stats_interval : 0,
         .indexing = o.node != NULL,
+        .filtering = o.display_filter != NULL,
         .summary_json = o.summary_json,
         .watch_dir = o.watch ? o.dir : NULL,
     };
     struct report rep;
     report_init(&rep, &rc);
 
-    struct doc *doc = NULL;
     struct sink *sink = NULL;
-    struct dis *dis = NULL;
+    struct farm *farm = NULL;
     status = EXIT_FATAL;
-    struct dis_config dcfg = { .argv0 = argv[0] };
-    enum dis_init_result dr = dis_global_init(&dcfg, err, sizeof err);
-    if (dr != DIS_INIT_OK ||
-        !(doc = doc_new(&(struct doc_config){ .protocols_list = o.protocols_path,
-                                              .max_bytes = o.max_bytes }, err, sizeof err))) {
-        if (dr == DIS_INIT_USAGE)
-            status = EXIT_USAGE;
-        log_error("%s", err);
-        goto done;
-    }
     install_signals();
     if (!(sink = build_sink(&o, err, sizeof err))) {
         log_error("%s", err);
         goto done;
     }
-    dis = dis_new();
-    struct pipeline p = { .dis = dis, .doc = doc, .sink = sink, .report = &rep,
-                          .stop = &stop_signal,
-                          .reset_every = o.mode == MODE_NIC ? o.reset_every : 0 };
+    struct pipeline p = { .sink = sink, .report = &rep, .stop = &stop_signal };
+    unsigned workers = o.workers ? (unsigned)o.workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    struct farm_config fc = {
+        .slots = workers ? workers : 1,
+        .zygote = zyg,
+        .in_ring = IN_RING,
+        .out_ring = OUT_RING,
+        /* live: a worker's dissection session spans --reset-every packets, then a fresh
+         * worker takes over (flat memory) */
+        .lane_packets = o.mode == MODE_NIC ? o.reset_every : 0,
+        .deliver = pipeline_deliver,
+        .ctx = &p,
+    };
+    p.farm = farm = farm_new(&fc);
     /* libwireshark's start-up may ignore SIGPIPE; as a filter, stop quietly when the
      * reader of standard output goes away (espcap ... | head). */
     signal(SIGPIPE, SIG_DFL);
@@ -168,10 +263,12 @@ int main(int argc, char **argv)
     status = pipeline_exit_status(&p, r, closed, cap_feed_endless(feed));
     report_end(&rep, &p, status, !p.open_failed);
 done:
+    farm_free(farm);
+    zygote_stop(zyg);
     sink_free(sink);
     cap_feed_free(feed);
-    dis_free(dis);
-    doc_free(doc);
+    free_list(&keep);
+    free_list(&drop);
     options_free(&o);
     return status;
 }

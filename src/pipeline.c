@@ -15,23 +15,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Hands the dissectors what the capture said before this packet (pcapng secrets, names,
- * interfaces). Live sources, the only ones renewed by --reset-every, say nothing. */
-static void pass_events(struct dis *dis, struct cap_source *src)
-{
-    const struct cap_event *ev;
-    size_t n = cap_events(src, &ev);
-    for (size_t i = 0; i < n; i++) {
-        const struct cap_event *e = &ev[i];
-        switch (e->type) {
-        case CAP_EV_SECRETS: dis_add_secrets(e->u32, e->data, e->len); break;
-        case CAP_EV_IPV4_NAME: dis_add_ipv4_name(e->u32, e->name); break;
-        case CAP_EV_IPV6_NAME: dis_add_ipv6_name(e->addr6, e->name); break;
-        case CAP_EV_INTERFACE: dis_set_interface(dis, e->u32, e->name, e->description); break;
-        }
-    }
-}
-
 /* Time-based work: the sink's flushing and retries, the feed's state file, progress and
  * statistics lines. */
 static int tick(struct pipeline *p)
@@ -46,24 +29,36 @@ static int tick(struct pipeline *p)
     return 0;
 }
 
+int pipeline_deliver(void *ctx, const char *doc, size_t len, const struct doc_info *info)
+{
+    struct pipeline *p = ctx;
+    if (p->sink->ops->write(p->sink, doc, len, info) != 0) {
+        log_error("%s", p->sink->error);
+        return -1;
+    }
+    p->stats.documents++;
+    p->stats.cut_values += info->cut_values;
+    return 0;
+}
+
+static enum pipe_result farm_failed(struct pipeline *p)
+{
+    const char *why = farm_error(p->farm);
+    if (why && *why)
+        log_error("%s", why);
+    return PIPE_FATAL;
+}
+
 enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
 {
-    struct doc_source ds = {
-        .capture = src->live ? "pcap_live" : "pcap_file",
-        .file_name = src->live ? NULL : src->name,
-        .file_mtime = src->mtime,
-        .interface = src->live ? src->name : NULL,
-    };
-    doc_set_source(p->doc, &ds);
     if (p->sink->ops->begin_source(p->sink, src->name) != 0) {
         log_error("%s", p->sink->error);
         return PIPE_FATAL;
     }
-    dis_begin_session(p->dis, src->file_type_subtype);
+    farm_begin_source(p->farm, src);
     p->stats.files++;
 
-    uint64_t n = 0, in_session = 0, last_tick = now_ms();
-    nstime_t prev_ts = { 0, 0 }, first_ts = { 0, 0 };
+    uint64_t n = 0, last_tick = now_ms();
     struct cap_packet pkt;
     enum cap_status st = CAP_END;
     for (;;) {
@@ -71,47 +66,26 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
         if (*p->stop && !src->live)
             return PIPE_STOPPED;
         st = cap_next(src, &pkt);
+        const struct cap_event *ev;
+        size_t n_ev = cap_events(src, &ev);
+        for (size_t i = 0; i < n_ev; i++)
+            farm_event(p->farm, &ev[i]);
         if (st == CAP_IDLE) {
+            /* a quiet interface: the workers get what waits for a batch, the sink ticks */
             last_tick = now_ms();
+            if (farm_flush(p->farm, false) != 0)
+                return farm_failed(p);
             if (tick(p) != 0)
                 return PIPE_FATAL;
             continue;
         }
         if (st != CAP_PACKET)
             break;
-        if (p->reset_every && in_session >= p->reset_every) {
-            /* Bounded memory in long captures: drop Wireshark's per-session state
-             * (conversations, reassembly), as tshark -M does; numbering goes on. */
-            dis_begin_session(p->dis, src->file_type_subtype);
-            in_session = 0;
-        }
-        pass_events(p->dis, src);
-        uint32_t frame = (uint32_t)(n + 1);
-        struct dis_frame fr = { frame, n > 0, prev_ts, n > 0 ? first_ts : pkt.rec->ts };
-        if (n == 0)
-            first_ts = pkt.rec->ts;
-        prev_ts = pkt.rec->ts;
-        bool passed;
-        proto_tree *tree = dis_packet(p->dis, pkt.rec, pkt.data, &fr, &passed);
-        in_session++;
         n++;
         p->stats.packets++;
-        if (!passed) { /* the display filter (-Y) refuses it: dissected, not written */
-            dis_end_packet(p->dis);
-            p->stats.filtered++;
-            continue;
-        }
-        struct doc_info info;
-        const struct buf *doc = doc_build(p->doc, tree, pkt.rec, frame, &info);
-        info.source_id = src->id;
-        info.packet_hash = cap_packet_hash(pkt.rec, pkt.data);
-        int rc = p->sink->ops->write(p->sink, doc->p, doc->len, &info);
-        dis_end_packet(p->dis);
-        if (rc != 0) {
-            log_error("%s", p->sink->error);
-            return PIPE_FATAL;
-        }
-        p->stats.documents++;
+        if (farm_packet(p->farm, pkt.rec, pkt.data, (uint32_t)n, src->id,
+                        cap_packet_hash(pkt.rec, pkt.data)) != 0)
+            return farm_failed(p);
         /* Time-based work every 256 packets, and at least every 100 ms when packets keep
          * coming slowly. */
         if (((n & 255) == 0 || (src->live && now_ms() - last_tick >= 100)) &&
@@ -127,10 +101,24 @@ enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
     return PIPE_OK;
 }
 
+/* Every document of the packets read so far to the sink. */
+static bool drain(struct pipeline *p)
+{
+    if (farm_flush(p->farm, true) != 0) {
+        farm_failed(p);
+        return false;
+    }
+    return true;
+}
+
 /* Waits until the sink holds nothing pending (every document delivered, already present,
  * dead-lettered, or spooled). false: stopped by a signal first, or the sink failed (*r). */
 static bool settle(struct pipeline *p, enum pipe_result *r)
 {
+    if (!drain(p)) {
+        *r = PIPE_FATAL;
+        return false;
+    }
     if (p->sink->ops->flush(p->sink) != 0) {
         log_error("%s", p->sink->error);
         *r = PIPE_FATAL;
@@ -146,7 +134,7 @@ static bool settle(struct pipeline *p, enum pipe_result *r)
     return p->sink->stats.pending == 0;
 }
 
-enum pipe_result pipeline_run_feed(struct pipeline *p, struct cap_feed *feed)
+static enum pipe_result run_feed(struct pipeline *p, struct cap_feed *feed)
 {
     enum pipe_result worst = PIPE_OK;
     p->feed = feed;
@@ -156,6 +144,8 @@ enum pipe_result pipeline_run_feed(struct pipeline *p, struct cap_feed *feed)
         if (st == CAP_FEED_END)
             break;
         if (st == CAP_FEED_IDLE) {
+            if (farm_flush(p->farm, false) != 0)
+                return farm_failed(p);
             if (tick(p) != 0)
                 return PIPE_FATAL;
             continue;
@@ -212,6 +202,18 @@ enum pipe_result pipeline_run_feed(struct pipeline *p, struct cap_feed *feed)
     return worst;
 }
 
+enum pipe_result pipeline_run_feed(struct pipeline *p, struct cap_feed *feed)
+{
+    enum pipe_result r = run_feed(p, feed);
+    /* What was read is delivered, also after a stop signal: the workers finish first. */
+    if (r != PIPE_FATAL && !drain(p))
+        r = PIPE_FATAL;
+    const struct farm_stats *fs = farm_stats(p->farm);
+    p->stats.filtered = fs->filtered;
+    p->stats.crashed = fs->crashed;
+    return r;
+}
+
 int pipeline_exit_status(const struct pipeline *p, enum pipe_result r, bool sink_closed,
                          bool endless)
 {
@@ -225,7 +227,8 @@ int pipeline_exit_status(const struct pipeline *p, enum pipe_result r, bool sink
                      : EXIT_FATAL;
     if (!sink_closed)
         status = EXIT_FATAL;
-    if ((p->sink->stats.dead_lettered || p->sink->stats.dropped) && status == EXIT_ALL_OK)
+    if ((p->sink->stats.dead_lettered || p->sink->stats.dropped || p->stats.crashed) &&
+        status == EXIT_ALL_OK)
         status = EXIT_PARTIAL;
     /* Ctrl-C is how a live capture or a watch normally ends; a file run cut short says so. */
     if (*p->stop && status == EXIT_ALL_OK && !p->stats.live && !endless)

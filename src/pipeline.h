@@ -1,4 +1,6 @@
-/* pipeline: source -> dissector -> document -> sink, for every source a feed hands out. */
+/* pipeline: source -> dissection workers -> sink, for every source a feed hands out. The
+ * reader reads packets, hands them to the workers (src/worker/farm.h), and hands the
+ * documents they send back, in packet order, to the sink. */
 #ifndef ESPCAP_PIPELINE_H
 #define ESPCAP_PIPELINE_H
 
@@ -7,9 +9,9 @@
 #include <stdint.h>
 
 #include "capture/cap.h"
-#include "dissect/dissect.h"
-#include "doc/doc.h"
+#include "doc/docinfo.h"
 #include "sink/sink.h"
+#include "worker/farm.h"
 
 struct report;
 
@@ -19,6 +21,8 @@ struct run_stats {
     uint64_t packets;      /* records read */
     uint64_t documents;    /* documents handed to the sink */
     uint64_t filtered;     /* packets the display filter (-Y) left out */
+    uint64_t crashed;      /* packets that killed two dissection workers (error documents) */
+    uint64_t cut_values;   /* values cut at --max-bytes */
     uint64_t bytes_done;   /* bytes of the file sources finished */
     bool live;             /* an interface was captured on */
     char interface[128];   /* ... this one */
@@ -26,12 +30,10 @@ struct run_stats {
 };
 
 struct pipeline {
-    struct dis *dis;       /* borrowed */
-    struct doc *doc;       /* borrowed */
+    struct farm *farm;     /* the dissection workers; borrowed */
     struct sink *sink;     /* borrowed */
     struct report *report; /* borrowed, or NULL: progress and statistics lines */
     volatile sig_atomic_t *stop; /* set by a signal handler: stop reading */
-    uint64_t reset_every;  /* live: new dissection session every N packets; 0 = never */
     struct cap_feed *feed; /* the feed being run (pipeline_run_feed) */
     struct cap_source *current; /* the source being read, or NULL */
     bool open_failed;      /* an interface could not be opened (open_error says why) */
@@ -46,7 +48,11 @@ enum pipe_result {
     PIPE_STOPPED,   /* a stop signal ended the reading of a file */
 };
 
-/* Runs one opened source to its end; the source stays owned by the caller. */
+/* The farm's delivery: one document to the sink (ctx is the pipeline). */
+int pipeline_deliver(void *ctx, const char *doc, size_t len, const struct doc_info *info);
+
+/* Runs one opened source to its end; the source stays owned by the caller. Its last
+ * documents may still be with the workers: pipeline_run_feed waits for them. */
 enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src);
 
 /* Runs every source of the feed, one after the other, until the feed ends, a stop signal

@@ -187,13 +187,17 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
                  (unsigned long long)k->retried, (unsigned long long)k->dead_lettered,
                  (unsigned long long)k->spooled, (unsigned long long)k->replayed,
                  (unsigned long long)k->dropped);
-    uint64_t cut = doc_stats(p->doc)->cut_values;
+    uint64_t cut = s->cut_values;
     double rate = elapsed > 0 ? (double)s->packets / elapsed : 0.0;
-    log_report("summary: files=%llu failed_files=%llu packets=%llu documents=%llu "
-               "%scut_values=%llu bytes=%llu elapsed=%.2fs rate=%.0f/s",
+    char filtered[48] = "";
+    if (r->cfg.filtering)
+        snprintf(filtered, sizeof filtered, "filtered=%llu ", (unsigned long long)s->filtered);
+    log_report("summary: files=%llu failed_files=%llu packets=%llu documents=%llu %s"
+               "crashed=%llu %scut_values=%llu bytes=%llu elapsed=%.2fs rate=%.0f/s",
                (unsigned long long)s->files, (unsigned long long)s->failed_files,
-               (unsigned long long)s->packets, (unsigned long long)s->documents, extra,
-               (unsigned long long)cut, (unsigned long long)k->bytes, elapsed, rate);
+               (unsigned long long)s->packets, (unsigned long long)s->documents, filtered,
+               (unsigned long long)s->crashed, extra, (unsigned long long)cut,
+               (unsigned long long)k->bytes, elapsed, rate);
     if (!r->cfg.summary_json)
         return;
     struct buf b;
@@ -203,6 +207,9 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
     json_key_u64(&b, "failed_files", s->failed_files);
     json_key_u64(&b, "packets", s->packets);
     json_key_u64(&b, "documents", s->documents);
+    if (r->cfg.filtering)
+        json_key_u64(&b, "filtered", s->filtered);
+    json_key_u64(&b, "crashed", s->crashed);
     if (r->cfg.indexing) {
         json_key_u64(&b, "indexed", k->written);
         json_key_u64(&b, "already_present", k->already);

@@ -15,6 +15,7 @@ struct report_config {
     bool in_place;            /* ... redrawn in place: stderr is a terminal */
     double stats_interval;    /* live: seconds between statistics lines; 0: none */
     bool indexing;            /* with --node: the summary has the indexing counters */
+    bool filtering;           /* with -Y: the summary counts the packets it left out */
     const char *summary_json; /* also write the summary here as JSON, or NULL */
     const char *watch_dir;    /* a watched directory, named while waiting for files */
 };

@@ -161,7 +161,14 @@ static int walk(const struct cap_walk *w, struct walk_state *ws, const char *rel
             }
             free(cpath);
         } else {
-            free(cpath); /* FIFOs, devices, sockets; directories without --recursive */
+            /* A FIFO would block the run until someone writes to it (--file reads one as a
+             * stream); devices and sockets are not captures: said, not read. Directories
+             * without --recursive are passed over quietly. */
+            if (!w->quiet && !S_ISDIR(st.st_mode))
+                log_warn("%s: not a regular file (%s); skipped", cpath,
+                         S_ISFIFO(st.st_mode) ? "a FIFO: --file reads one as a stream"
+                         : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+            free(cpath);
         }
         buf_fini(&crel);
     }

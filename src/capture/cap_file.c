@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../util/buf.h"
 #include "cap.h"
@@ -205,9 +207,17 @@ static const struct cap_source_ops file_ops = { file_next, file_close, file_byte
 
 struct cap_source *cap_file_open(const char *path, char *err, size_t errlen)
 {
+    /* "-" is standard input (wiretap reads it as tshark -r - does, gzip-compressed too); a
+     * FIFO is read as the stream it is. Both are read once, front to back. */
+    bool std_in = strcmp(path, "-") == 0;
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (std_in ? fstat(STDIN_FILENO, &st) != 0 : stat(path, &st) != 0) {
         snprintf(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    if (std_in && isatty(STDIN_FILENO)) {
+        snprintf(err, errlen, "standard input is a terminal, not a capture (pipe one in: "
+                 "tcpdump -w - | espcap --file=-)");
         return NULL;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -233,7 +243,7 @@ struct cap_source *cap_file_open(const char *path, char *err, size_t errlen)
     f->base.ops = &file_ops;
     f->base.name = f->path;
     f->base.file_type_subtype = wtap_file_type_subtype(wth);
-    f->base.mtime = st.st_mtime;
+    f->base.mtime = std_in || S_ISFIFO(st.st_mode) ? time(NULL) : st.st_mtime;
     buf_init(&f->event_bytes, 256);
     /* As tshark's cf_open: secrets (also those read while opening), and names. */
     reading = f;

@@ -15,6 +15,7 @@
 #include <epan/epan.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
+#include <epan/prefs-int.h>
 #include <epan/secrets.h>
 #include <epan/timestamp.h>
 #include <wsutil/filesystem.h>
@@ -121,9 +122,35 @@ static enum dis_init_result use_profile(const char *name, char *err, size_t errl
     return DIS_INIT_OK;
 }
 
+/* Wireshark takes any word for a boolean preference and reads everything but "TRUE" as
+ * false ("-o tcp.desegment_tcp_streams:yes" turns it off): espcap asks for TRUE or FALSE. */
+static bool bad_bool(const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    if (!colon)
+        return false;
+    char *name = g_strndup(arg, (gsize)(colon - arg));
+    char *dot = strchr(name, '.');
+    bool bad = false;
+    if (dot) {
+        *dot = '\0';
+        module_t *m = prefs_find_module(name);
+        pref_t *p = m ? prefs_find_preference(m, dot + 1) : NULL;
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        bad = p && prefs_get_type(p) == PREF_BOOL && g_ascii_strcasecmp(v, "TRUE") != 0 &&
+              g_ascii_strcasecmp(v, "FALSE") != 0;
+    }
+    g_free(name);
+    return bad;
+}
+
 /* -o NAME:VALUE, as tshark's prefs_set_pref. */
 static enum dis_init_result set_pref(const char *arg, char *err, size_t errlen)
 {
+    if (bad_bool(arg))
+        return refuse(err, errlen, "-o '%s': a yes/no preference takes TRUE or FALSE", arg);
     char *copy = g_strdup(arg), *why = NULL;
     enum dis_init_result r = DIS_INIT_OK;
     switch (prefs_set_pref(copy, &why)) {

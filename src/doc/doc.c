@@ -772,6 +772,7 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     d->ids_n = 0;
     d->defs_n = 0;
     d->counters_n = 0;
+    uint64_t cuts_before = d->stats.cut_values;
     buf_reset(&d->def_paths);
     size_t nl = 0;
     proto_node *frame = NULL;
@@ -962,6 +963,7 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
     info->n_defs = d->defs_n;
     info->counters = d->counters;
     info->n_counters = d->counters_n;
+    info->cut_values = (uint32_t)(d->stats.cut_values - cuts_before);
     return b;
 }
 

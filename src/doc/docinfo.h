@@ -57,6 +57,7 @@ struct doc_info {
     size_t n_defs;
     const struct doc_counter *counters;  /* per-session counters, in document order */
     size_t n_counters;
+    uint32_t cut_values;   /* values cut at --max-bytes in this document */
 };
 
 #endif

@@ -22,13 +22,15 @@
 #define SECRET_FILE_MAX 65536
 
 enum section {
-    SEC_MODES, SEC_DIR, SEC_LIVE, SEC_DOC, SEC_REPORT, SEC_INDEX, SEC_AUTH, SEC_GENERAL, N_SECTIONS,
+    SEC_MODES, SEC_DIR, SEC_LIVE, SEC_DISSECT, SEC_DOC, SEC_REPORT, SEC_INDEX, SEC_AUTH,
+    SEC_GENERAL, N_SECTIONS,
 };
 
 static const char *const section_titles[N_SECTIONS] = {
     "Modes (exactly one)",
     "Directories (--dir)",
     "Live capture (--nic)",
+    "Dissection (tshark's options; workers)",
     "Documents",
     "Progress, statistics, summary",
     "Indexing (with --node; docs/indexing.md)",
@@ -136,6 +138,39 @@ const struct opt_def options_table[] = {
       "and interface drops, documents/s, bulk queue, spool size, rejected so far; 0: never",
       NULL, NULL },
 
+    { "option", NULL, 'o', OPT_LIST, O(prefs), NULL, 0, 0, NULL, 0, 0, SEC_DISSECT,
+      "NAME:VALUE", "set a Wireshark preference, as tshark -o, e.g. -o "
+      "tls.keylog_file:keys.txt (which decrypts TLS for which the file holds keys); "
+      "repeatable", NULL, NULL },
+    { "profile", NULL, 'C', OPT_STRING, O(profile), NULL, 0, 0, NULL, 0, 0, SEC_DISSECT,
+      "PROFILE", "use a Wireshark configuration profile, as tshark -C (a global one is "
+      "copied to the user's, as tshark does)", NULL, NULL },
+    { "decode-as", NULL, 'd', OPT_LIST, O(decode_as), NULL, 0, 0, NULL, 0, 0, SEC_DISSECT,
+      "LAYER==SELECTOR,PROTOCOL", "decode as, as tshark -d, e.g. -d tcp.port==8888,http "
+      "(a selector may be a range: 8888-8890 or 8888:3); repeatable", NULL, NULL },
+    { "enable-protocol", NULL, 0, OPT_LIST, O(enable_protocols), NULL, 0, 0, NULL, 0, 0,
+      SEC_DISSECT, "PROTOCOL", "enable a protocol Wireshark has off by default; repeatable",
+      NULL, NULL },
+    { "disable-protocol", NULL, 0, OPT_LIST, O(disable_protocols), NULL, 0, 0, NULL, 0, 0,
+      SEC_DISSECT, "PROTOCOL", "disable a protocol's dissector; repeatable", NULL, NULL },
+    { "enable-heuristic", NULL, 0, OPT_LIST, O(enable_heuristics), NULL, 0, 0, NULL, 0, 0,
+      SEC_DISSECT, "NAME", "enable a heuristic dissector (tshark -G heuristic-decodes lists "
+      "them); repeatable", NULL, NULL },
+    { "disable-heuristic", NULL, 0, OPT_LIST, O(disable_heuristics), NULL, 0, 0, NULL, 0, 0,
+      SEC_DISSECT, "NAME", "disable a heuristic dissector; repeatable", NULL, NULL },
+    { "display-filter", NULL, 'Y', OPT_STRING, O(display_filter), NULL, 0, 0, NULL, 0, 0,
+      SEC_DISSECT, "FILTER", "only packets matching this Wireshark display filter become "
+      "documents; every packet is still dissected, so reassembly and request/response "
+      "matching work as in tshark -Y", NULL, NULL },
+    { "workers", NULL, 0, OPT_UINT, O(workers), NULL, 1, 64, NULL, 0, 0, SEC_DISSECT, "N",
+      "dissection worker processes (default: the number of online cores); packets go to "
+      "them by their IP address pair, and documents come back in packet order",
+      "each worker has 10 MiB of rings with the reader", NULL },
+    { "run-as", NULL, 0, OPT_STRING, O(run_as), "nobody", 0, 0, NULL, 0, 0, SEC_DISSECT, "USER",
+      "started as root, the dissection workers run as USER with no capability and "
+      "no_new_privs, and a live capture drops to USER once the interface is open; root "
+      "keeps root (with a warning)", NULL, NULL },
+
     { "max-bytes", NULL, 0, OPT_SIZE, O(max_bytes), "256", 0, GIB, NULL, 0, 0, SEC_DOC, "N",
       "cut byte and string values longer than N bytes, marking the cut with \"...\"; 0: "
       "never cut", "a document must fit in a bulk request", NULL },
@@ -143,6 +178,13 @@ const struct opt_def options_table[] = {
       "ESPCAP_PROTOCOLS_LIST", 0, 0, SEC_DOC, "PATH",
       "the protocols.list that decides a packet's \"protocol\"; by default the one beside "
       "the program, in its conf/, or in " ESPCAP_SYSCONFDIR "/", NULL, NULL },
+    { "fields", NULL, 0, OPT_LIST, O(fields), NULL, 0, 0, NULL, 0, 0, SEC_DOC, "PATTERN,...",
+      "keep only the fields whose Wireshark name matches one of these globs, e.g. "
+      "'ip.*,tcp.*,dns.*,http.*'; the top-level fields stay; repeatable", NULL, NULL },
+    { "exclude-fields", NULL, 0, OPT_LIST, O(exclude_fields), NULL, 0, 0, NULL, 0, 0, SEC_DOC,
+      "PATTERN,...", "leave out the fields whose Wireshark name matches one of these globs, "
+      "e.g. 'ip.host,ip.addr,*.src_host,*.dst_host' (the duplicates most documents carry); "
+      "repeatable", NULL, NULL },
 
     { "progress", NULL, 0, OPT_FLAG, O(progress), NULL, 0, 0, NULL, 0,
       OPT_MODE_FILE | OPT_MODE_DIR, SEC_REPORT, NULL,

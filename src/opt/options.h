@@ -36,6 +36,14 @@ struct options {
     double stats_interval;
     uint64_t max_bytes;
     char *protocols_list;
+    struct opt_list fields, exclude_fields;
+    /* tshark's options that change dissection (docs/schema.md) */
+    struct opt_list prefs, decode_as;
+    char *profile, *display_filter;
+    struct opt_list enable_protocols, disable_protocols, enable_heuristics, disable_heuristics;
+    /* the dissection workers */
+    uint64_t workers;
+    char *run_as;
     bool progress, quiet;
     char *summary_json;
     char *node, *index_prefix;

@@ -89,7 +89,10 @@ struct farm {
     struct ckey *ckeys;       /* open addressing; value of kind UINT32_MAX = empty */
     uint64_t *cvals;
     size_t ccap, cn;
-    uint64_t next_counter[DOC_N_COUNTERS];
+    /* each source numbers its counters from 0 (as tshark -r per file): the next number,
+     * per source still being delivered (a few at most: a source's lanes drain while the
+     * next one starts) */
+    struct { uint32_t source; uint64_t next[DOC_N_COUNTERS]; } next_counter[64];
     /* scratch */
     struct buf enc, doc, tmp;
     uint32_t *ids;
@@ -196,7 +199,7 @@ static uint64_t renumber(struct farm *f, const struct ckey *k)
         if (ckey_eq(&f->ckeys[j], k))
             return f->cvals[j];
     f->ckeys[j] = *k;
-    f->cvals[j] = f->next_counter[k->kind]++;
+    f->cvals[j] = f->next_counter[k->source % 64].next[k->kind]++;
     f->cn++;
     return f->cvals[j];
 }
@@ -307,10 +310,29 @@ static int spawn(struct farm *f, struct lane *l)
 }
 
 /* A lane for a slot of the current source: a free one, or a new one. */
+static size_t busy_lanes(const struct farm *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_lanes; i++)
+        n += f->lanes[i]->busy;
+    return n;
+}
+
 static struct lane *lane_for_slot(struct farm *f, unsigned slot)
 {
     if (f->slot_lane[slot])
         return f->lanes[f->slot_lane[slot] - 1];
+    /* At most two lanes a slot: one finishing its source while the next one starts (many
+     * small files must not make hundreds of workers and rings). */
+    while (busy_lanes(f) >= 2 * (size_t)f->cfg.slots + 1) {
+        if (deliver_ready(f) != 0)
+            return NULL;
+        service(f);
+        if (f->error[0])
+            return NULL;
+        if (busy_lanes(f) >= 2 * (size_t)f->cfg.slots + 1)
+            wait_some(f, NULL, 0);
+    }
     struct lane *l = NULL;
     for (size_t i = 0; i < f->n_lanes && !l; i++)
         if (!f->lanes[i]->busy)
@@ -450,6 +472,7 @@ static int take_result(struct farm *f, struct lane *l, const struct fifo_entry *
         .ts_sec = r.ts_sec, .ts_nsec = r.ts_nsec, .frame_number = r.frame,
         .source_id = e->source_id, .packet_hash = e->packet_hash,
         .fields = f->ids, .n_fields = r.n_ids, .defs = f->defs, .n_defs = n_defs,
+        .cut_values = r.cut_values,
     };
     if (r.flags & WIRE_CRASHED)
         f->stats.crashed++;
@@ -523,7 +546,7 @@ static void put_error_result(struct farm *f, struct lane *l, const uint8_t *rec,
     json_str(&f->tmp, why, strlen(why), 0);
     buf_addc(&f->tmp, '}');
     struct wire_result res = { fr.seq, fr.frame, WIRE_CRASHED, secs, nsecs, 0, 0, 0,
-                               (uint32_t)f->tmp.len, l->incarnation };
+                               (uint32_t)f->tmp.len, l->incarnation, 0, 0 };
     /* The worker is dead: we are the only writer of its result ring now. */
     struct ring prod;
     ring_attach(&prod, l->mem + ring_bytes(f->cfg.in_ring), l->efd_reader, l->efd_worker);
@@ -738,7 +761,9 @@ void farm_begin_source(struct farm *f, const struct cap_source *src)
         f->slot_lane[s] = 0;
     }
     f->source_seq++;
-    memset(f->next_counter, 0, sizeof f->next_counter); /* counters start again per file */
+    /* counters start again per file */
+    memset(&f->next_counter[f->source_seq % 64], 0, sizeof f->next_counter[0]);
+    f->next_counter[f->source_seq % 64].source = f->source_seq;
     buf_reset(&f->source_msg);
     struct wire_source s = { src->live, src->file_type_subtype, (int64_t)src->mtime,
                              (uint32_t)strlen(src->name), 0 };

@@ -45,6 +45,8 @@ struct wire_result {
     uint32_t n_ids, n_defs, n_counters;
     uint32_t doc_len;
     uint32_t incarnation;      /* from the lane's WIRE_SOURCE */
+    uint32_t cut_values;       /* values cut at --max-bytes */
+    uint32_t pad;
 };
 
 #define WIRE_FILTERED 1u  /* the display filter (-Y) refused the packet: no document */

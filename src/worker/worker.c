@@ -62,7 +62,8 @@ static void put_result(struct worker *w, const struct wire_frame *f, const struc
     uint8_t *p = reserve(w, len), *o = p;
     struct wire_result r = { f->seq, f->frame, flags, info ? info->ts_sec : 0,
                              info ? info->ts_nsec : 0, (uint32_t)n_ids, (uint32_t)n_defs,
-                             (uint32_t)n_cnt, doc ? (uint32_t)doc->len : 0, w->incarnation };
+                             (uint32_t)n_cnt, doc ? (uint32_t)doc->len : 0, w->incarnation,
+                             doc ? info->cut_values : 0, 0 };
     memcpy(o, &r, sizeof r);
     o += sizeof r;
     if (n_ids) {
