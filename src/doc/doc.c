@@ -251,6 +251,31 @@ void doc_free(struct doc *d)
 
 const struct doc_stats *doc_stats(const struct doc *d) { return &d->stats; }
 
+static void add_counter(struct doc *d, uint32_t kind, size_t at, uint64_t value);
+
+static void scan_counters(struct doc *d, proto_node *node, int depth)
+{
+    for (proto_node *c = node->first_child; c && depth < MAX_DEPTH; c = c->next) {
+        field_info *fi = PNODE_FINFO(c);
+        if (fi && fi->hfinfo->id >= 0 && (size_t)fi->hfinfo->id < d->fc_n) {
+            unsigned k = d->fc[fi->hfinfo->id].counter;
+            if (k && k - 1 < DOC_N_RENUMBERED)
+                add_counter(d, k - 1u, 0, fvalue_get_uinteger(&fi->value));
+        }
+        if (c->first_child)
+            scan_counters(d, c, depth + 1);
+    }
+}
+
+size_t doc_scan_counters(struct doc *d, proto_tree *tree, const struct doc_counter **out)
+{
+    d->counters_n = 0;
+    if (tree)
+        scan_counters(d, tree, 0);
+    *out = d->counters;
+    return d->counters_n;
+}
+
 void doc_set_source(struct doc *d, const struct doc_source *src)
 {
     envelope_source(&d->source_json, src);
@@ -373,7 +398,10 @@ static void write_value(struct doc *d, field_info *fi)
     }
     case FT_RELATIVE_TIME: {
         const nstime_t *t = fvalue_get_time(fv);
+        size_t at = b->len;
         json_seconds(b, (int64_t)t->secs, t->nsecs, 9);
+        if (hf->id < (int)d->fc_n && d->fc[hf->id].counter)
+            add_counter(d, d->fc[hf->id].counter - 1u, at, 0);
         break;
     }
     case FT_IPv4: {

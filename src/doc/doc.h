@@ -43,4 +43,9 @@ const struct buf *doc_build(struct doc *d, proto_tree *tree, const wtap_rec *rec
 
 const struct doc_stats *doc_stats(const struct doc *d);
 
+/* The per-session counters of a packet that gets no document (the display filter refused
+ * it): the reader must still see them to number the others as one worker would. Their
+ * offsets are 0. Valid until the next call. */
+size_t doc_scan_counters(struct doc *d, proto_tree *tree, const struct doc_counter **out);
+
 #endif

@@ -28,22 +28,25 @@ struct doc_field_def {
     size_t path_len;
 };
 
-/* A per-session counter in the document (tcp.stream, udp.stream, ...): its value and where
- * its digits stand in the document. Dissection workers each count their own; the reader
- * renumbers them in capture order (docs/schema.md). */
+/* A value in the document that only the reader can get right, and where it stands: a
+ * per-session counter (tcp.stream, udp.stream, ...: dissection workers each count their
+ * own, the reader renumbers them in capture order), or the time since the previous
+ * displayed frame (with -Y only the reader knows which that was). docs/schema.md. */
 struct doc_counter {
-    uint32_t offset, len;  /* the digits: doc[offset..offset+len) */
-    uint32_t kind;         /* which counter (an index into DOC_COUNTER_FIELDS) */
-    uint64_t value;
+    uint32_t offset, len;  /* the value's text: doc[offset..offset+len) */
+    uint32_t kind;         /* an index into DOC_COUNTER_FIELDS */
+    uint64_t value;        /* counters: the worker's number */
 };
 
 #define DOC_COUNTER_FIELDS "tcp.stream", "udp.stream", "mptcp.stream", "dccp.stream", \
-    "wg.stream", "quic.connection.number", "sctp.assoc_index"
-#define DOC_N_COUNTERS 7
+    "wg.stream", "quic.connection.number", "sctp.assoc_index", "frame.time_delta_displayed"
+#define DOC_N_COUNTERS 8           /* kinds */
+#define DOC_N_RENUMBERED 7         /* the first 7 are counters; the last is: */
+#define DOC_DELTA_DISPLAYED 7
 /* A value of a counter that means "none" (not renumbered): sctp.assoc_index is 65535
  * when SCTP association analysis is off (the default). */
 #define DOC_COUNTER_NONE UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, \
-    UINT64_MAX, 65535
+    UINT64_MAX, 65535, UINT64_MAX
 
 struct doc_info {
     int64_t ts_sec;        /* packet time, UTC seconds (normalised: 0 <= ts_nsec < 1e9) */

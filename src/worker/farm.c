@@ -92,7 +92,13 @@ struct farm {
     /* each source numbers its counters from 0 (as tshark -r per file): the next number,
      * per source still being delivered (a few at most: a source's lanes drain while the
      * next one starts) */
-    struct { uint32_t source; uint64_t next[DOC_N_COUNTERS]; } next_counter[64];
+    struct {
+        uint32_t source;
+        uint64_t next[DOC_N_COUNTERS];
+        bool has_prev_dis;          /* the last packet with a document: its time */
+        int64_t prev_dis_sec;
+        int32_t prev_dis_nsec;
+    } next_counter[64];
     /* scratch */
     struct buf enc, doc, tmp;
     uint32_t *ids;
@@ -403,6 +409,18 @@ static int take_result(struct farm *f, struct lane *l, const struct fifo_entry *
     }
     memcpy(&r, p, sizeof r);
     if (r.flags & WIRE_FILTERED) {
+        /* No document, but its counters take their numbers, as in one worker. */
+        const uint8_t *cp = p + sizeof r;
+        if (sizeof r + (size_t)r.n_counters * sizeof(struct wire_counter) > n)
+            goto bad;
+        for (uint32_t i = 0; i < r.n_counters; i++) {
+            struct wire_counter c;
+            memcpy(&c, cp + i * sizeof c, sizeof c);
+            if (c.kind < DOC_N_RENUMBERED) {
+                struct ckey k = { l->source, l->id, r.incarnation, c.kind, c.value };
+                renumber(f, &k);
+            }
+        }
         f->stats.filtered++;
         return 0;
     }
@@ -460,14 +478,28 @@ static int take_result(struct farm *f, struct lane *l, const struct fifo_entry *
                 goto bad;
             buf_add(&f->doc, doc + at, c.offset - at);
             static const uint64_t none[DOC_N_COUNTERS] = { DOC_COUNTER_NONE };
-            struct ckey k = { l->source, l->id, r.incarnation, c.kind, c.value };
-            json_u64(&f->doc, c.value == none[c.kind] ? c.value : renumber(f, &k));
+            if (c.kind == DOC_DELTA_DISPLAYED) {
+                /* the time since the previous packet of this source that got a document */
+                __typeof__(f->next_counter[0]) *sc = &f->next_counter[l->source % 64];
+                if (sc->has_prev_dis)
+                    json_seconds(&f->doc, r.ts_sec - sc->prev_dis_sec,
+                                 r.ts_nsec - sc->prev_dis_nsec, 9);
+                else
+                    json_seconds(&f->doc, 0, 0, 9);
+            } else {
+                struct ckey k = { l->source, l->id, r.incarnation, c.kind, c.value };
+                json_u64(&f->doc, c.value == none[c.kind] ? c.value : renumber(f, &k));
+            }
             at = c.offset + c.len;
         }
         buf_add(&f->doc, doc + at, doc_len - at);
         doc = f->doc.p;
         doc_len = f->doc.len;
     }
+    __typeof__(f->next_counter[0]) *sc = &f->next_counter[l->source % 64];
+    sc->has_prev_dis = true;
+    sc->prev_dis_sec = r.ts_sec;
+    sc->prev_dis_nsec = r.ts_nsec;
     struct doc_info info = {
         .ts_sec = r.ts_sec, .ts_nsec = r.ts_nsec, .frame_number = r.frame,
         .source_id = e->source_id, .packet_hash = e->packet_hash,

@@ -46,7 +46,7 @@ static void put_result(struct worker *w, const struct wire_frame *f, const struc
                        const struct buf *doc, uint32_t flags)
 {
     size_t n_ids = doc ? info->n_fields : 0, n_defs = doc ? info->n_defs : 0;
-    size_t n_cnt = doc ? info->n_counters : 0;
+    size_t n_cnt = info ? info->n_counters : 0; /* a filtered packet has counters too */
     size_t len = sizeof(struct wire_result) + n_ids * 4 + n_cnt * sizeof(struct wire_counter) +
                  (doc ? doc->len : 0);
     for (size_t i = 0; i < n_defs; i++)
@@ -148,7 +148,10 @@ static void on_packet(struct worker *w, const uint8_t *p, size_t n)
     bool passed;
     proto_tree *tree = dis_packet(w->dis, &w->dec.rec, data, &fr, &passed);
     if (!passed) {
-        put_result(w, &f, NULL, NULL, WIRE_FILTERED);
+        struct doc_info none;
+        memset(&none, 0, sizeof none);
+        none.n_counters = doc_scan_counters(w->doc, tree, &none.counters);
+        put_result(w, &f, &none, NULL, WIRE_FILTERED);
     } else {
         struct doc_info info;
         const struct buf *doc = doc_build(w->doc, tree, &w->dec.rec, f.frame, &info);

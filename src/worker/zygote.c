@@ -175,6 +175,28 @@ static void reap(struct zstate *z)
     }
 }
 
+/* Files named by -o preferences (a TLS key log, say) are read by the dissectors while they
+ * work, as the user the workers run as: say so when that user cannot read one. */
+static void check_pref_files(const struct dis_config *dc, bool *readable, bool after,
+                             const char *user)
+{
+    for (size_t i = 0; i < dc->n_prefs && i < 64; i++) {
+        const char *colon = strchr(dc->prefs[i], ':');
+        const char *path = colon ? colon + 1 : NULL;
+        if (!path || path[0] != '/')
+            continue;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+            close(fd);
+        if (!after)
+            readable[i] = fd >= 0;
+        else if (readable[i] && fd < 0)
+            log_warn("-o '%s': %s cannot be read by %s, the user the dissection workers run "
+                     "as (--run-as): the dissectors will not see it; make it readable by %s "
+                     "(its folders too), or choose --run-as", dc->prefs[i], path, user, user);
+    }
+}
+
 static void zygote_main(const struct zygote_config *cfg, int sock) __attribute__((noreturn));
 
 static void zygote_main(const struct zygote_config *cfg, int sock)
@@ -205,10 +227,14 @@ static void zygote_main(const struct zygote_config *cfg, int sock)
         uid_t uid = 0;
         gid_t gid = 0;
         bool drop = cfg->run_as && strcmp(cfg->run_as, "root") != 0 && geteuid() == 0;
+        bool readable[64] = { false };
+        check_pref_files(cfg->dis, readable, false, NULL);
         if (drop && !privdrop_lookup(cfg->run_as, &uid, &gid, m.text, sizeof m.text))
             m.status = DIS_INIT_USAGE;
         else if (!privdrop(drop ? uid : geteuid(), drop ? gid : getegid(), m.text, sizeof m.text))
             m.status = DIS_INIT_FATAL;
+        else if (drop)
+            check_pref_files(cfg->dis, readable, true, cfg->run_as);
     }
     send_msg(sock, &m, NULL, 0);
     if (m.status != DIS_INIT_OK)
