@@ -20,10 +20,16 @@ SRC := src/main.c src/pipeline.c \
 OBJ := $(SRC:src/%.c=build/obj/%.o)
 ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 
-# Unit tests link only the modules that need no libwireshark.
+# Unit tests link only the modules that need no libwireshark (and, but for the HTTP
+# client's, no curl).
 UNIT_MODS := build/obj/doc/json.o build/obj/doc/naming.o build/obj/doc/sections.o build/obj/sink/es_json.o \
-             build/obj/util/buf.o build/obj/util/strset.o build/obj/util/timefmt.o
-UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json
+             build/obj/sink/es_schema.o build/obj/sink/es_engine.o build/obj/sink/es_deadletter.o \
+             build/obj/sink/es_bulk.o \
+             build/obj/sink/spool.o build/obj/util/buf.o build/obj/util/log.o build/obj/util/strset.o \
+             build/obj/util/timefmt.o
+UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
+              build/test_es_schema build/test_es_engine build/test_es_deadletter build/test_es_bulk \
+              build/test_spool
 
 .PHONY: all test unit bench install uninstall clean asan deps
 all: espcap build/capgen
