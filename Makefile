@@ -29,7 +29,8 @@ UNIT_MODS := build/obj/doc/json.o build/obj/doc/naming.o build/obj/doc/sections.
              build/obj/util/timefmt.o
 UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
               build/test_es_schema build/test_es_engine build/test_es_deadletter build/test_es_bulk \
-              build/test_spool
+              build/test_spool \
+              build/test_http_client
 
 .PHONY: all test unit bench install uninstall clean asan deps
 all: espcap build/capgen
@@ -55,6 +56,12 @@ build/capgen: tools/capgen.c
 
 build/test_%: tests/unit/test_%.c tests/unit/testhelp.h $(UNIT_MODS)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_MODS) -lm
+
+# The HTTP client's test runs misbehaving servers on threads of its own.
+HTTP_MODS := build/obj/sink/http_client.o build/obj/sink/http_call.o build/obj/util/buf.o \
+             build/obj/util/log.o
+build/test_http_client: tests/unit/test_http_client.c tests/unit/testhelp.h $(HTTP_MODS)
+	$(CC) $(CFLAGS) -o $@ $< $(HTTP_MODS) -lcurl -lz -lpthread
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
