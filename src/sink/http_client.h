@@ -106,9 +106,9 @@ const char *http_error(const struct http_client *c); /* of the last synchronous 
 
 /* Sends r as soon as fewer than max_active requests are on the wire (now, if one can). */
 void http_submit(struct http_client *c, struct http_req *r);
-/* From done only: sends r again (its body may have changed) after a backoff that grows
- * with r->attempts, why being the reason given to on_retry. false, doing nothing, when
- * max_tries are spent: the caller settles r. */
+/* From done only: sends r again after a backoff that grows with r->attempts, why being
+ * the reason given to on_retry; the caller may first point r->body and r->body_len at a
+ * new body. false, doing nothing, when max_tries are spent: the caller settles r. */
 bool http_retry(struct http_client *c, struct http_req *r, const char *why);
 /* Takes a submitted request back without calling done (nothing if it is not submitted). */
 void http_cancel(struct http_client *c, struct http_req *r);

@@ -1,201 +1,78 @@
 /* test_http_client: the generic HTTP client against local servers that misbehave (refuse,
  * reset mid-answer, 503 then 200, answer too slowly, send garbage): node rotation, backoff,
- * retries, time-outs. Each server is a thread on 127.0.0.1 with a script of answers. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
+ * retries, time-outs. Each server is a fake node (fakenode.h) with a script of answers. */
 #include <signal.h>
 #include <stdbool.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "../../src/sink/http_client.h"
+#include "fakenode.h"
 #include "testhelp.h"
 
 enum act { A_OK, A_503, A_429, A_400, A_401, A_RESET, A_SLOW, A_DELAY, A_GARBAGE, A_BIG };
 
+/* A fake node that answers from a script, then with its fallback; it keeps the last
+ * request (read them under fake_lock). */
 struct server {
-    int fd, port;
-    pthread_t th;
-    volatile int stop;
-    enum act script[16]; /* answers in turn; then fallback */
+    struct fake_node *node;
+    int port;
+    enum act script[16];
     int n_script;
     enum act fallback;
-    pthread_mutex_t mu;
-    int served;          /* requests read */
-    char head[4096];     /* the last request's head and body */
+    char head[4096];
     char body[4096];
     size_t body_len;
 };
 
-static void sleep_s(double s) { usleep((useconds_t)(s * 1e6)); }
-
-static void say(int fd, const char *s) { (void)!write(fd, s, strlen(s)); }
-
-static void answer(int fd, int status, const char *reason, const char *body)
+static void scripted(void *ctx, const struct fake_request *rq, struct fake_answer *ans)
 {
-    char h[256];
-    snprintf(h, sizeof h, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, reason, strlen(body));
-    say(fd, h);
-    say(fd, body);
-}
-
-/* Reads one request (head, then Content-Length bytes of body) into the server's record. */
-static bool read_request(struct server *sv, int fd)
-{
-    char buf[8192];
-    size_t len = 0;
-    char *end = NULL;
-    while (!end && len < sizeof buf - 1) {
-        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            return false;
-        len += (size_t)n;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
+    struct server *sv = ctx;
+    snprintf(sv->head, sizeof sv->head, "%s", rq->head);
+    sv->body_len = rq->body_len < sizeof sv->body ? rq->body_len : sizeof sv->body;
+    memcpy(sv->body, rq->body, sv->body_len);
+    enum act a = rq->n <= sv->n_script ? sv->script[rq->n - 1] : sv->fallback;
+    switch (a) {
+    case A_OK: break;
+    case A_503: ans->status = 503; break;
+    case A_429: ans->status = 429; break;
+    case A_400: ans->status = 400; break;
+    case A_401: ans->status = 401; break;
+    case A_RESET: ans->action = FAKE_RESET; break;
+    case A_SLOW: ans->action = FAKE_SLOW; break;
+    case A_DELAY: ans->action = FAKE_DELAY; break;
+    case A_GARBAGE: ans->action = FAKE_GARBAGE; break;
+    case A_BIG: ans->action = FAKE_BIG; break;
     }
-    if (!end)
-        return false;
-    size_t head = (size_t)(end + 4 - buf);
-    size_t want = 0;
-    const char *cl = strcasestr(buf, "\r\nContent-Length:");
-    if (cl && cl < end)
-        want = strtoul(cl + 17, NULL, 10);
-    const char *ex = strcasestr(buf, "\r\nExpect: 100-continue");
-    if (ex && ex < end)
-        say(fd, "HTTP/1.1 100 Continue\r\n\r\n");
-    while (len - head < want && len < sizeof buf - 1) {
-        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            return false;
-        len += (size_t)n;
-    }
-    pthread_mutex_lock(&sv->mu);
-    snprintf(sv->head, sizeof sv->head, "%.*s", (int)head, buf);
-    sv->body_len = len - head < sizeof sv->body ? len - head : sizeof sv->body;
-    memcpy(sv->body, buf + head, sv->body_len);
-    pthread_mutex_unlock(&sv->mu);
-    return true;
-}
-
-static void *serve(void *arg)
-{
-    struct server *sv = arg;
-    while (!sv->stop) {
-        struct pollfd p = { sv->fd, POLLIN, 0 };
-        if (poll(&p, 1, 20) <= 0)
-            continue;
-        int fd = accept(sv->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        if (!read_request(sv, fd)) {
-            close(fd);
-            continue;
-        }
-        pthread_mutex_lock(&sv->mu);
-        int i = sv->served++;
-        enum act a = i < sv->n_script ? sv->script[i] : sv->fallback;
-        pthread_mutex_unlock(&sv->mu);
-        char ok[64];
-        snprintf(ok, sizeof ok, "{\"ok\":true,\"n\":%d}", i + 1);
-        switch (a) {
-        case A_OK: answer(fd, 200, "OK", ok); break;
-        case A_503: answer(fd, 503, "Service Unavailable", "{\"error\":\"busy\"}"); break;
-        case A_429: answer(fd, 429, "Too Many Requests", "{\"error\":\"later\"}"); break;
-        case A_400: answer(fd, 400, "Bad Request", "{\"error\":\"bad\"}"); break;
-        case A_401: answer(fd, 401, "Unauthorized", "{\"error\":\"who\"}"); break;
-        case A_RESET: {
-            /* Half an answer, then a reset (linger 0 makes close send RST). */
-            say(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"par");
-            struct linger lg = { 1, 0 };
-            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-            break;
-        }
-        case A_SLOW:
-            for (int k = 0; k < 150 && !sv->stop; k++)
-                sleep_s(0.01);
-            answer(fd, 200, "OK", ok);
-            break;
-        case A_DELAY:
-            sleep_s(0.2);
-            answer(fd, 200, "OK", ok);
-            break;
-        case A_GARBAGE: say(fd, "\x01\x02 SSH-2.0 not HTTP at all\r\n\r\n\xff\xfe"); break;
-        case A_BIG: {
-            say(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n");
-            char x[1000];
-            memset(x, 'x', sizeof x);
-            for (int k = 0; k < 100; k++)
-                if (write(fd, x, sizeof x) < 0)
-                    break;
-            break;
-        }
-        }
-        close(fd);
-    }
-    return NULL;
+    if (ans->status != 200)
+        snprintf(ans->body, sizeof ans->body, "{\"error\":\"status %d\"}", ans->status);
 }
 
 static struct server *server_start(enum act fallback, const enum act *script, int n)
 {
     struct server *sv = calloc(1, sizeof *sv);
-    pthread_mutex_init(&sv->mu, NULL);
     sv->fallback = fallback;
     memcpy(sv->script, script, (size_t)n * sizeof *script);
     sv->n_script = n;
-    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t al = sizeof a;
-    if (bind(sv->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(sv->fd, 16) != 0 ||
-        getsockname(sv->fd, (struct sockaddr *)&a, &al) != 0) {
-        perror("test server");
-        exit(2);
-    }
-    sv->port = ntohs(a.sin_port);
-    pthread_create(&sv->th, NULL, serve, sv);
+    sv->node = fake_start(scripted, sv);
+    sv->port = sv->node->port;
     return sv;
 }
 
-static int served(struct server *sv)
-{
-    pthread_mutex_lock(&sv->mu);
-    int n = sv->served;
-    pthread_mutex_unlock(&sv->mu);
-    return n;
-}
+static int served(struct server *sv) { return fake_served(sv->node); }
 
 /* The answer to the next request. */
 static void script_next(struct server *sv, enum act a)
 {
-    pthread_mutex_lock(&sv->mu);
-    sv->script[sv->served] = a;
-    sv->n_script = sv->served + 1;
-    pthread_mutex_unlock(&sv->mu);
+    fake_lock(sv->node);
+    sv->script[sv->node->served] = a;
+    sv->n_script = sv->node->served + 1;
+    fake_unlock(sv->node);
 }
 
 static void server_stop(struct server *sv)
 {
-    sv->stop = 1;
-    pthread_join(sv->th, NULL);
-    close(sv->fd);
-    pthread_mutex_destroy(&sv->mu);
+    fake_stop(sv->node);
     free(sv);
-}
-
-/* A loopback port nothing listens on: connections are refused. */
-static int refused_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t al = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 static struct http_client *client(const char *nodes, long timeout_ms, size_t max_answer)
@@ -348,11 +225,11 @@ static void test_503_then_200(void)
     CHECK(http_node(c, 0)->down_until == 0 && http_node(c, 0)->backoff == 0.05);
     CHECK(http_outstanding(c) == 0 && http_active(c) == 0);
     CHECK(http_bytes_out(c) == 3 * r.body_len);
-    pthread_mutex_lock(&sv->mu);
+    fake_lock(sv->node);
     CHECK(strstr(sv->head, "POST /_bulk HTTP/1.1") == sv->head);
     CHECK(strcasestr(sv->head, "Content-Type: application/x-ndjson") != NULL);
     CHECK(sv->body_len == r.body_len && memcmp(sv->body, r.body, r.body_len) == 0);
-    pthread_mutex_unlock(&sv->mu);
+    fake_unlock(sv->node);
 
     /* A 429 slows the request down but leaves the node in use. */
     script_next(sv, A_429);
@@ -378,7 +255,7 @@ static void test_refused_node_passed_over(void)
 {
     struct server *sv = server_start(A_OK, NULL, 0);
     char nodes[96];
-    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", refused_port(), sv->port);
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", fake_refused_port(), sv->port);
     struct http_client *c = client(nodes, 1000, 0);
     struct http_req r[3];
     struct probe p[3], *ps[] = { &p[0], &p[1], &p[2] };
@@ -533,7 +410,7 @@ static void test_gzip(void)
     http_submit(c, &r);
     run(c, ps, 1, 5);
     CHECK(r.status == 200);
-    pthread_mutex_lock(&sv->mu);
+    fake_lock(sv->node);
     CHECK(strcasestr(sv->head, "Content-Encoding: gzip") != NULL);
     char plain[256];
     z_stream z;
@@ -546,7 +423,7 @@ static void test_gzip(void)
     CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
     CHECK(z.total_out == r.body_len && memcmp(plain, r.body, r.body_len) == 0);
     inflateEnd(&z);
-    pthread_mutex_unlock(&sv->mu);
+    fake_unlock(sv->node);
     http_req_fini(&r);
     http_client_free(c);
     server_stop(sv);
@@ -564,10 +441,10 @@ static void test_sync(void)
     /* Retried until answered. */
     CHECK(http_call(c, "PUT", "/x/_mapping", "{}", 2, &ans, 0) == 200 && served(sv) == 2);
     CHECK(strstr(ans.p, "\"n\":2") != NULL);
-    pthread_mutex_lock(&sv->mu);
+    fake_lock(sv->node);
     CHECK(strstr(sv->head, "PUT /x/_mapping HTTP/1.1") == sv->head);
     CHECK(strcasestr(sv->head, "Content-Type: application/json") != NULL);
-    pthread_mutex_unlock(&sv->mu);
+    fake_unlock(sv->node);
     /* One try, node set aside: not even sent. */
     http_node_failed(c, 0, http_now());
     CHECK(http_call(c, "GET", "/", NULL, 0, &ans, 1) == -1 && served(sv) == 2);
@@ -575,7 +452,7 @@ static void test_sync(void)
     server_stop(sv);
 
     /* Refused, one try: -1 and curl's reason. */
-    snprintf(nodes, sizeof nodes, "127.0.0.1:%d", refused_port());
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%d", fake_refused_port());
     c = client(nodes, 1000, 0);
     CHECK(http_call(c, "GET", "/", NULL, 0, &ans, 1) == -1 && http_error(c)[0]);
     CHECK(http_node(c, 0)->down_until > 0);
@@ -599,7 +476,7 @@ static void test_sync(void)
     /* 503 then 200 on the second of two nodes; 401 is an answer too. */
     enum act s2[] = { A_503, A_503, A_OK };
     sv = server_start(A_401, s2, 3);
-    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", refused_port(), sv->port);
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", fake_refused_port(), sv->port);
     c = client(nodes, 1000, 0);
     CHECK(http_wait_ready(c, "/", 5, NULL, &ans, &node) == 200 && node == 1);
     CHECK(http_wait_ready(c, "/", 5, NULL, &ans, &node) == 401 && node == 1);
@@ -610,6 +487,7 @@ static void test_sync(void)
 
 int main(void)
 {
+    alarm(60); /* a hang is a failure too: retries for ever would never end the test */
     signal(SIGPIPE, SIG_IGN); /* the servers write to clients that gave up */
     test_nodes();
     test_rotation_and_backoff();
