@@ -18,23 +18,30 @@ SRC := src/main.c src/pipeline.c src/report.c src/opt/opt.c src/opt/options.c \
        src/dissect/dis_init.c src/dissect/dissect.c \
        src/doc/doc.c src/doc/envelope.c src/doc/fieldsel.c src/doc/community_id.c src/doc/json.c \
        src/doc/naming.c src/doc/sections.c \
-       src/sink/sink_stdout.c src/sink/sink_es.c src/sink/es_client.c src/sink/es_json.c \
+       src/sink/sink_stdout.c src/sink/sink_es.c src/sink/es_admin.c src/sink/es_bulk.c \
+       src/sink/es_deadletter.c src/sink/es_engine.c src/sink/es_json.c src/sink/es_schema.c \
+       src/sink/http_client.c src/sink/http_call.c src/sink/spool.c \
        src/util/buf.c src/util/log.c src/util/strset.c src/util/timefmt.c \
        src/worker/farm.c src/worker/flowhash.c src/worker/privdrop.c src/worker/recwire.c \
        src/worker/ring.c src/worker/worker.c src/worker/zygote.c
 OBJ := $(SRC:src/%.c=build/obj/%.o)
 ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
 
-# Unit tests link only the modules that need no libwireshark.
+# Unit tests link only the modules that need no libwireshark (and, but for the HTTP
+# client's, no curl).
 UNIT_MODS := build/obj/doc/json.o build/obj/doc/envelope.o build/obj/doc/fieldsel.o \
              build/obj/doc/community_id.o build/obj/doc/naming.o build/obj/doc/sections.o \
-             build/obj/sink/es_json.o build/obj/util/buf.o build/obj/util/strset.o \
+             build/obj/sink/es_bulk.o build/obj/sink/es_deadletter.o build/obj/sink/es_engine.o \
+             build/obj/sink/es_json.o build/obj/sink/es_schema.o build/obj/sink/spool.o \
+             build/obj/util/buf.o build/obj/util/log.o build/obj/util/strset.o \
              build/obj/util/timefmt.o build/obj/worker/ring.o build/obj/worker/flowhash.o
 UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
               build/test_community_id build/test_fieldsel build/test_ring build/test_flowhash \
+              build/test_es_schema build/test_es_engine build/test_es_deadletter build/test_es_bulk \
+              build/test_spool build/test_http_client build/test_sink_es \
               build/test_opt build/test_cap_state
-# The option table checks values of --node with the sink's node-list parser (libcurl).
-OPT_MODS := build/obj/opt/opt.o build/obj/opt/options.o build/obj/sink/es_client.o \
+# The option table checks values of --node with the HTTP client's node-list parser.
+OPT_MODS := build/obj/opt/opt.o build/obj/opt/options.o build/obj/sink/http_client.o \
             build/obj/sink/es_json.o build/obj/util/log.o build/obj/util/buf.o
 
 .PHONY: all test unit bench install uninstall clean asan deps docs
@@ -59,14 +66,27 @@ build/capgen: tools/capgen.c
 	@mkdir -p build
 	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ $<
 
-build/test_%: tests/unit/test_%.c tests/unit/testhelp.h $(UNIT_MODS)
+build/test_%: tests/unit/test_%.c tests/unit/testhelp.h tests/unit/fakenode.h $(UNIT_MODS)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_MODS) $(shell pkg-config --libs glib-2.0) -lm
 
 build/test_opt: tests/unit/test_opt.c tests/unit/testhelp.h $(OPT_MODS)
-	$(CC) $(CFLAGS) -o $@ $< $(OPT_MODS) $(shell pkg-config --libs libcurl) -lm
+	$(CC) $(CFLAGS) -o $@ $< $(OPT_MODS) $(shell pkg-config --libs libcurl zlib) -lm
 
 build/test_cap_state: tests/unit/test_cap_state.c tests/unit/testhelp.h build/obj/capture/cap_state.o build/obj/util/buf.o
 	$(CC) $(CFLAGS) -o $@ $< build/obj/capture/cap_state.o build/obj/util/buf.o
+
+# The HTTP client's test runs misbehaving servers on threads of its own.
+HTTP_MODS := build/obj/sink/http_client.o build/obj/sink/http_call.o build/obj/util/buf.o \
+             build/obj/util/log.o
+build/test_http_client: tests/unit/test_http_client.c tests/unit/testhelp.h tests/unit/fakenode.h \
+                        $(HTTP_MODS)
+	$(CC) $(CFLAGS) -o $@ $< $(HTTP_MODS) -lcurl -lz -lpthread
+
+# The bulk sink's wiring, against a fake node: all of src/sink/ but the stdout sink.
+SINK_MODS := $(filter-out build/obj/util/buf.o build/obj/util/log.o,$(HTTP_MODS)) $(UNIT_MODS) \
+             build/obj/sink/sink_es.o build/obj/sink/es_admin.o
+build/test_sink_es: tests/unit/test_sink_es.c tests/unit/testhelp.h tests/unit/fakenode.h $(SINK_MODS)
+	$(CC) $(CFLAGS) -o $@ $< $(SINK_MODS) -lcurl -lz -lpthread -lm
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../sink/es_client.h"
+#include "../sink/http_client.h"
 #include "../util/log.h"
 
 #ifndef ESPCAP_VERSION
@@ -43,7 +43,7 @@ static const char *const section_titles[N_SECTIONS] = {
 static bool check_node(const char *v, char *why, size_t whylen)
 {
     char err[256];
-    if (es_nodes_check(v, err, sizeof err))
+    if (http_nodes_check(v, err, sizeof err))
         return true;
     const char *e = strncmp(err, "--node: ", 8) == 0 ? err + 8 : err;
     snprintf(why, whylen, "is not a node list: %s", e);

@@ -246,3 +246,171 @@ long ejson_bulk_items(const char *text, size_t len, bool *errors,
     }
     return i;
 }
+
+/* ---- strict validation ---- */
+
+static bool v_value(struct cur *c);
+
+static bool v_utf8(struct cur *c)
+{
+    const unsigned char *s = (const unsigned char *)c->p;
+    size_t left = (size_t)(c->end - c->p);
+    unsigned char b = s[0];
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (b < 0x80)
+        n = 1, min = 0, cp = b;
+    else if (b >= 0xc2 && b <= 0xdf)
+        n = 2, min = 0x80, cp = b & 0x1f;
+    else if (b >= 0xe0 && b <= 0xef)
+        n = 3, min = 0x800, cp = b & 0x0f;
+    else if (b >= 0xf0 && b <= 0xf4)
+        n = 4, min = 0x10000, cp = b & 0x07;
+    else
+        return false;
+    if (n > left)
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return false;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return false;
+    c->p += n;
+    return true;
+}
+
+static bool v_string(struct cur *c)
+{
+    c->p++; /* the opening quote */
+    while (c->p < c->end) {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '"') {
+            c->p++;
+            return true;
+        }
+        if (ch < 0x20)
+            return false;
+        if (ch == '\\') {
+            if (++c->p >= c->end)
+                return false;
+            char e = *c->p++;
+            if (e == 'u') {
+                for (int i = 0; i < 4; i++, c->p++)
+                    if (c->p >= c->end || !strchr("0123456789abcdefABCDEF", *c->p) || !*c->p)
+                        return false;
+            } else if (!strchr("\"\\/bfnrt", e) || !e) {
+                return false;
+            }
+            continue;
+        }
+        if (!v_utf8(c))
+            return false;
+    }
+    return false;
+}
+
+static bool v_digits(struct cur *c)
+{
+    const char *s = c->p;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+        c->p++;
+    return c->p > s;
+}
+
+static bool v_number(struct cur *c)
+{
+    if (c->p < c->end && *c->p == '-')
+        c->p++;
+    if (c->p < c->end && *c->p == '0')
+        c->p++;
+    else if (!v_digits(c))
+        return false;
+    if (c->p < c->end && *c->p == '.') {
+        c->p++;
+        if (!v_digits(c))
+            return false;
+    }
+    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+        c->p++;
+        if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+            c->p++;
+        if (!v_digits(c))
+            return false;
+    }
+    return true;
+}
+
+static bool v_word(struct cur *c, const char *w)
+{
+    size_t n = strlen(w);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n) != 0)
+        return false;
+    c->p += n;
+    return true;
+}
+
+static bool v_container(struct cur *c, char close)
+{
+    if (++c->depth > MAX_NEST)
+        return false;
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        c->depth--;
+        return true;
+    }
+    for (;;) {
+        ws(c);
+        if (close == '}') {
+            if (c->p >= c->end || *c->p != '"' || !v_string(c))
+                return false;
+            ws(c);
+            if (c->p >= c->end || *c->p != ':')
+                return false;
+            c->p++;
+        }
+        if (!v_value(c))
+            return false;
+        ws(c);
+        if (c->p >= c->end)
+            return false;
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p != close)
+            return false;
+        c->p++;
+        c->depth--;
+        return true;
+    }
+}
+
+static bool v_value(struct cur *c)
+{
+    ws(c);
+    if (c->p >= c->end)
+        return false;
+    switch (*c->p) {
+    case '"': return v_string(c);
+    case '{': return v_container(c, '}');
+    case '[': return v_container(c, ']');
+    case 't': return v_word(c, "true");
+    case 'f': return v_word(c, "false");
+    case 'n': return v_word(c, "null");
+    default: return v_number(c);
+    }
+}
+
+bool ejson_valid(const char *text, size_t len)
+{
+    struct cur c = { text, text + len, 0 };
+    if (!v_value(&c))
+        return false;
+    ws(&c);
+    return c.p == c.end;
+}

@@ -23,6 +23,10 @@ bool ejson_text(struct jspan v, char *out, size_t outlen);
 long ejson_members(const char *text, size_t len,
                    void (*cb)(void *ctx, struct jspan key, struct jspan value), void *ctx);
 
+/* True if text is exactly one JSON value (RFC 8259: strict grammar, valid UTF-8, no raw
+ * control characters in strings, nested at most 64 deep), with optional whitespace around. */
+bool ejson_valid(const char *text, size_t len);
+
 /* One item of a _bulk response. */
 struct bulk_item {
     int status;        /* HTTP status of the item; 0 if missing */

@@ -19,7 +19,10 @@ struct sink_stats {
     uint64_t bytes;         /* bytes sent */
     /* Gauges, for progress and stats lines: */
     uint64_t pending;       /* documents handed to the sink and not yet settled (delivered,
-                             * already present, dead-lettered, spooled or dropped) */
+                             * already present, dead-lettered, spooled or dropped), and those
+                             * read back from the spool and not yet settled again: so that
+                             * documents = written + already + dead_lettered + dropped +
+                             * spooled - replayed + pending after every call */
     uint64_t spool_bytes;   /* live: bytes the spool holds now */
 };
 
@@ -31,7 +34,8 @@ struct sink_ops {
     int (*begin_source)(struct sink *s, const char *name);
     /* One document; doc[0..len) is JSON without a newline. 0 or -1 (fatal, see error). */
     int (*write)(struct sink *s, const char *doc, size_t len, const struct doc_info *info);
-    /* Delivers what is buffered. 0 or -1. */
+    /* Sends what it holds back for a fuller request now, without waiting for the answer
+     * (a watched directory's file is done only once its documents are settled). 0 or -1. */
     int (*flush)(struct sink *s);
     /* Delivers everything still pending and waits for it to be confirmed. 0 or -1. */
     int (*close)(struct sink *s);

@@ -2,9 +2,24 @@
 #ifndef ESPCAP_SINK_ES_H
 #define ESPCAP_SINK_ES_H
 
-#include "../doc/docinfo.h"
-#include "es_client.h"
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "sink.h"
+
+/* The cluster: how to reach it. Strings are borrowed for the sink's life. */
+struct es_config {
+    const char *nodes;        /* "host:9200", "https://a:9200,https://b:9200" */
+    const char *user;         /* basic auth "user" or "user:password", or NULL */
+    const char *password;     /* or NULL */
+    const char *api_key;      /* "Authorization: ApiKey ..." or NULL */
+    const char *cacert;       /* CA bundle for TLS verification, or NULL */
+    bool insecure;            /* no TLS verification */
+    double start_wait;        /* seconds to keep trying to reach a node at start-up */
+    volatile sig_atomic_t *stop; /* set by a signal: give up waiting at start-up */
+};
 
 struct sink_es_config {
     struct es_config es;
@@ -19,6 +34,9 @@ struct sink_es_config {
     const char *spool_dir;     /* live: the spool folder */
     uint64_t spool_max;        /* live: bytes the spool may hold */
 };
+
+/* Checks the syntax of a --node list; false with the reason (naming the node) in err. */
+bool es_nodes_check(const char *nodes, char *err, size_t errlen);
 
 /* Connects (waiting up to es.start_wait), installs the index template. NULL with the
  * reason in err. */

@@ -48,6 +48,7 @@ static int write_doc(struct sink *s, const char *doc, size_t len, const struct d
     buf_add(&so->out, doc, len);
     buf_addc(&so->out, '\n');
     s->stats.written++;
+    s->stats.pending = 0; /* written out, or buffered to be: settled at once */
     if (so->out.len >= STDOUT_FLUSH_AT)
         return flush_out(s);
     return 0;
@@ -63,7 +64,13 @@ static void free_sink(struct sink *s)
 }
 
 static const struct sink_ops stdout_ops = {
-    "stdout", begin_source, write_doc, flush_out, close_sink, free_sink, flush_out,
+    .name = "stdout",
+    .begin_source = begin_source,
+    .write = write_doc,
+    .flush = flush_out,
+    .close = close_sink,
+    .free = free_sink,
+    .tick = flush_out,
 };
 
 struct sink *sink_stdout_new(void)

@@ -1,4 +1,4 @@
-/* test_es_json: reading engine answers: dotted look-ups and _bulk items. */
+/* test_es_json: reading engine answers: dotted look-ups, _bulk items, strict validation. */
 #include <stdbool.h>
 
 #include "../../src/sink/es_json.h"
@@ -55,5 +55,29 @@ int main(void)
     CHECK(ejson_bulk_items(ok, strlen(ok), &errs, on_item, NULL) == 1 && !errs);
     CHECK(ejson_bulk_items("{\"error\":\"x\"}", 13, &errs, NULL, NULL) == -1);
     CHECK(ejson_bulk_items("<html>", 6, &errs, NULL, NULL) == -1);
+
+    /* Strict validation: what the dead-letter file may keep as it is. */
+    const char *valid[] = { "{}", " [ ] ", "0", "-1.5e+3", "\"\"", "true", "null",
+                            "{\"a\":[1,{\"b\":\"\\u00e9\\n\"}],\"c\":false}",
+                            "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", "{\n  \"a\" : 1\n}\n" };
+    for (size_t i = 0; i < sizeof valid / sizeof *valid; i++)
+        CHECK(ejson_valid(valid[i], strlen(valid[i])));
+    const char *invalid[] = { "", " ", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "{} {}", "01",
+                              "1.", "-", ".5", "+1", "tru", "nul", "\"abc", "'a'",
+                              "{a:1}", "\"\\x\"", "\"\\u12\"", "\"tab\there\"",
+                              "\"\xff\"", "\"\xc3\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
+                              "\"\xf4\x90\x80\x80\"", "NaN", "[1] x" };
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
+        bool accepted = ejson_valid(invalid[i], strlen(invalid[i]));
+        if (accepted)
+            fprintf(stderr, "accepted: %s\n", invalid[i]);
+        CHECK(!accepted);
+    }
+    CHECK(!ejson_valid("\"a\0b\"", 5)); /* a raw NUL in a string */
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    CHECK(!ejson_valid(deep, 200)); /* deeper than 64 */
+    CHECK(ejson_valid(deep + 40, 120));
     return TH_DONE("test_es_json");
 }

@@ -1,0 +1,41 @@
+/* http_int: what the HTTP client's files share (http_client.c, http_call.c); not for
+ * callers, as libpcap's pcap-int.h. */
+#ifndef ESPCAP_HTTP_INT_H
+#define ESPCAP_HTTP_INT_H
+
+#include <curl/curl.h>
+
+#include "http_client.h"
+
+enum req_state { RS_IDLE, RS_WAITING, RS_ACTIVE };
+
+struct http_client {
+    struct http_config cfg;     /* defaults filled in */
+    struct http_node *nodes;
+    size_t n_nodes;
+    size_t next;                /* round robin */
+    struct curl_slist *headers; /* cfg.headers */
+    CURLM *multi;
+    CURL *sync;
+    struct http_req **out;      /* submitted, done not yet called, in submission order */
+    size_t n_out, cap_out;
+    size_t active;
+    uint64_t seq;
+    uint64_t bytes_out;
+    char error[512];
+};
+
+/* Where a transfer's answer goes: at most limit bytes, else *too_big and a failure. */
+struct http_sink_to {
+    struct buf *b;
+    size_t limit;
+    bool *too_big;
+};
+
+size_t http_collect(char *data, size_t size, size_t n, void *ud); /* ud: struct http_sink_to */
+/* Everything a request needs on an easy handle (reset first): TLS, auth, time-outs. */
+void http_setup_handle(struct http_client *c, CURL *h, long connect_ms, long total_ms);
+void http_set_method(CURL *h, const char *method, const char *body, size_t len);
+bool http_retryable(long status); /* 408, 429, 5xx */
+
+#endif
