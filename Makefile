@@ -86,7 +86,7 @@ build/test_http_client: tests/unit/test_http_client.c tests/unit/testhelp.h test
 SINK_MODS := $(filter-out build/obj/util/buf.o build/obj/util/log.o,$(HTTP_MODS)) $(UNIT_MODS) \
              build/obj/sink/sink_es.o build/obj/sink/es_admin.o
 build/test_sink_es: tests/unit/test_sink_es.c tests/unit/testhelp.h tests/unit/fakenode.h $(SINK_MODS)
-	$(CC) $(CFLAGS) -o $@ $< $(SINK_MODS) -lcurl -lz -lpthread -lm
+	$(CC) $(CFLAGS) -o $@ $< $(SINK_MODS) -lcurl -lz -lpthread $(shell pkg-config --libs glib-2.0) -lm
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
