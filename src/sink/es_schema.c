@@ -91,6 +91,8 @@ static void base_properties(struct buf *b)
                 "\"interface\":{\"type\":\"keyword\"},\"frame_number\":{\"type\":\"long\"},"
                 "\"length\":{\"type\":\"long\"},\"caplen\":{\"type\":\"long\"},"
                 "\"protocols\":{\"type\":\"keyword\"},\"protocol\":{\"type\":\"keyword\"},"
+                "\"community_id\":{\"type\":\"keyword\"},"
+                "\"espcap\":{\"properties\":{\"error\":{\"type\":\"keyword\"}}},"
                 "\"layers\":{\"type\":\"object\"}}");
 }
 

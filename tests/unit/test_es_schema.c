@@ -42,6 +42,8 @@ static const char *BASE =
     "\"interface\":{\"type\":\"keyword\"},\"frame_number\":{\"type\":\"long\"},"
     "\"length\":{\"type\":\"long\"},\"caplen\":{\"type\":\"long\"},"
     "\"protocols\":{\"type\":\"keyword\"},\"protocol\":{\"type\":\"keyword\"},"
+                "\"community_id\":{\"type\":\"keyword\"},"
+                "\"espcap\":{\"properties\":{\"error\":{\"type\":\"keyword\"}}},"
     "\"layers\":{\"type\":\"object\"}}";
 
 static void test_templates(void)
