@@ -222,6 +222,14 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
     json_key_u64(&b, "cut_values", cut);
     json_key_u64(&b, "bytes", k->bytes);
     buf_printf(&b, ",\"elapsed\":%.2f,\"rate\":%.0f", elapsed, rate);
+    if (p->farm) {
+        /* the packets each dissection worker got: how well the flow hash spread them */
+        const struct farm_stats *fs = farm_stats(p->farm);
+        buf_printf(&b, ",\"workers\":%u,\"worker_packets\":[", fs->slots);
+        for (unsigned i = 0; i < fs->slots; i++)
+            buf_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)fs->slot_packets[i]);
+        buf_addc(&b, ']');
+    }
     if (s->live) {
         buf_adds(&b, ",\"interface\":");
         json_str(&b, s->interface, strlen(s->interface), 0);

@@ -730,6 +730,9 @@ struct farm *farm_new(const struct farm_config *cfg)
     f->cfg = *cfg;
     if (f->cfg.slots < 1)
         f->cfg.slots = 1;
+    if (f->cfg.slots > FARM_MAX_SLOTS)
+        f->cfg.slots = FARM_MAX_SLOTS;
+    f->stats.slots = f->cfg.slots;
     f->slot_lane = xcalloc(f->cfg.slots, sizeof *f->slot_lane);
     f->fifo_cap = 1 << 16;
     f->fifo = xmalloc(f->fifo_cap * sizeof *f->fifo);
@@ -885,6 +888,7 @@ int farm_packet(struct farm *f, const wtap_rec *rec, const uint8_t *data, uint32
                                                                                packet_hash };
     l->pending++;
     l->packets++;
+    f->stats.slot_packets[slot]++;
     if (f->cfg.lane_packets && l->packets >= f->cfg.lane_packets) {
         /* flat memory in long captures: this worker finishes, the next packet of its slot
          * starts a fresh one */

@@ -16,8 +16,10 @@
 #include "../doc/docinfo.h"
 #include "zygote.h"
 
+#define FARM_MAX_SLOTS 64
+
 struct farm_config {
-    unsigned slots;              /* --workers */
+    unsigned slots;              /* --workers: 1 .. FARM_MAX_SLOTS */
     struct zygote *zygote;       /* started and ready; borrowed */
     uint64_t in_ring, out_ring;  /* ring sizes (the zygote's) */
     uint64_t lane_packets;       /* live: a slot gets a fresh worker after this many
@@ -34,6 +36,9 @@ struct farm_stats {
     uint64_t retried;            /* packets that killed a worker once (dissected again) */
     uint64_t too_large;          /* documents too large for a ring (error documents) */
     uint64_t workers_started;
+    unsigned slots;                        /* cfg.slots, as used */
+    uint64_t slot_packets[FARM_MAX_SLOTS]; /* packets handed to each slot (the load's
+                                            * spread over the workers) */
 };
 
 struct farm;
