@@ -15,6 +15,7 @@
 #include "sink/sink_es.h"
 #include "util/log.h"
 #include "worker/farm.h"
+#include "worker/privdrop.h"
 #include "worker/zygote.h"
 
 /* A lane's rings: 2 MiB of packets to a worker (a record holds up to a quarter: every snap
@@ -178,6 +179,42 @@ static struct zygote *start_workers(const struct options *o, const char *argv0,
     return z;
 }
 
+/* A live capture, once its interface is open, needs no privilege any more: as root it
+ * becomes --run-as (after opening what it will write to later), otherwise it gives up any
+ * capability the program file was given (setcap cap_net_raw); no_new_privs either way. */
+struct drop_ctx {
+    const char *user;
+    struct sink *sink;
+    struct report *report;
+};
+
+static int drop_reader(void *ctx)
+{
+    struct drop_ctx *d = ctx;
+    char err[512];
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    bool become = uid == 0 && d->user && strcmp(d->user, "root") != 0;
+    if (become) {
+        if (!privdrop_lookup(d->user, &uid, &gid, err, sizeof err)) {
+            log_error("%s", err);
+            return -1;
+        }
+        if (d->sink->ops->before_drop && d->sink->ops->before_drop(d->sink, uid, gid) != 0) {
+            log_error("%s (before becoming %s)", d->sink->error, d->user);
+            return -1;
+        }
+        report_before_drop(d->report);
+    }
+    if (!privdrop(uid, gid, err, sizeof err)) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (become)
+        log_info("the interface is open: capturing as %s from now on", d->user);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -236,7 +273,9 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto done;
     }
-    struct pipeline p = { .sink = sink, .report = &rep, .stop = &stop_signal };
+    struct drop_ctx dropping = { o.run_as, sink, &rep };
+    struct pipeline p = { .sink = sink, .report = &rep, .stop = &stop_signal,
+                          .live_opened = drop_reader, .live_ctx = &dropping };
     unsigned workers = o.workers ? (unsigned)o.workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     struct farm_config fc = {
         .slots = workers ? workers : 1,

@@ -51,10 +51,6 @@ static enum pipe_result farm_failed(struct pipeline *p)
 
 enum pipe_result pipeline_run(struct pipeline *p, struct cap_source *src)
 {
-    if (p->sink->ops->begin_source(p->sink, src->name) != 0) {
-        log_error("%s", p->sink->error);
-        return PIPE_FATAL;
-    }
     farm_begin_source(p->farm, src);
     p->stats.files++;
 
@@ -169,6 +165,11 @@ static enum pipe_result run_feed(struct pipeline *p, struct cap_feed *feed)
         if (it.src->live) {
             p->stats.live = true;
             snprintf(p->stats.interface, sizeof p->stats.interface, "%s", it.src->name);
+            if (p->live_opened && p->live_opened(p->live_ctx) != 0) {
+                p->current = NULL;
+                cap_close(it.src);
+                return PIPE_FATAL;
+            }
         }
         enum pipe_result r = pipeline_run(p, it.src);
         if (it.src->live) {

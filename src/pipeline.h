@@ -39,6 +39,10 @@ struct pipeline {
     bool open_failed;      /* an interface could not be opened (open_error says why) */
     enum cap_open_error open_error;
     struct run_stats stats;
+    /* Called once an interface is open, before its first packet (giving up root); -1 ends
+     * the run (fatal; it said why). NULL: nothing to do. */
+    int (*live_opened)(void *ctx);
+    void *live_ctx;
 };
 
 enum pipe_result {

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,7 @@ void report_init(struct report *r, const struct report_config *cfg)
 {
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
+    r->summary_fd = -1;
     r->t0 = r->last_progress = r->last_stats = r->rate_t = now();
     if (cfg->progress && !log_quiet())
         log_status_begin(cfg->in_place);
@@ -143,8 +145,27 @@ static void json_key_u64(struct buf *b, const char *key, uint64_t v)
     json_u64(b, v);
 }
 
-static void write_json(const char *path, const struct buf *b)
+void report_before_drop(struct report *r)
 {
+    if (r->cfg.summary_json && r->summary_fd < 0)
+        r->summary_fd = open(r->cfg.summary_json, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+}
+
+static void write_json(struct report *r, const char *path, const struct buf *b)
+{
+    if (r->summary_fd >= 0) {
+        /* opened before root was given up: written in place */
+        bool ok = (lseek(r->summary_fd, 0, SEEK_SET) == 0 || errno == ESPIPE) &&
+                  write(r->summary_fd, b->p, b->len) == (ssize_t)b->len;
+        struct stat st;
+        if (ok && fstat(r->summary_fd, &st) == 0 && S_ISREG(st.st_mode))
+            ok = ftruncate(r->summary_fd, (off_t)b->len) == 0;
+        if (!ok)
+            log_error("--summary-json: '%s': %s", path, strerror(errno));
+        close(r->summary_fd);
+        r->summary_fd = -1;
+        return;
+    }
     struct stat st;
     bool replace = stat(path, &st) != 0 || S_ISREG(st.st_mode);
     char tmp[4200];
@@ -238,7 +259,7 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
         json_key_u64(&b, "dropped_interface", s->dropped_interface);
     }
     buf_printf(&b, ",\"exit_status\":%d}\n", exit_status);
-    write_json(r->cfg.summary_json, &b);
+    write_json(r, r->cfg.summary_json, &b);
     buf_fini(&b);
 }
 

@@ -28,6 +28,7 @@ struct report {
     double rate_t;            /* documents/s, smoothed, for the progress line */
     uint64_t rate_docs;
     double rate;
+    int summary_fd;           /* the summary file, opened early (report_before_drop), or -1 */
 };
 
 void report_init(struct report *r, const struct report_config *cfg);
@@ -36,6 +37,10 @@ void report_tick(struct report *r, const struct pipeline *p);
 /* The end of the run: the last progress state, then (unless nothing was opened) the
  * capture line of a live run, the summary line and the JSON summary. */
 void report_end(struct report *r, const struct pipeline *p, int exit_status, bool opened);
+
+/* The process is about to give up root: the summary file is opened now, to be written in
+ * place at the end. */
+void report_before_drop(struct report *r);
 
 /* espcap's version and those of Wireshark, libpcap, libcurl (and its TLS library), GLib
  * and zlib, one per line. */

@@ -365,7 +365,10 @@ def test_summary_json_matches_the_summary_line(run_espcap, tmp_path, small_captu
             assert abs(js[k] - float(v.rstrip("/s"))) <= 1, (k, v, js[k])
         else:
             assert js[k] == int(v), (k, v, js[k])
-    assert set(js) == set(line) | {"exit_status"}, js
+    # and the spread over the dissection workers, which the line leaves out
+    assert set(js) == set(line) | {"exit_status", "workers", "worker_packets"}, js
+    assert js["workers"] == len(js["worker_packets"]) == os.cpu_count(), js
+    assert sum(js["worker_packets"]) == js["packets"], js
     assert js["exit_status"] == 1
     assert not list(tmp_path.glob("summary.json.tmp"))
     assert_usage_error(run_espcap(f"--file={small_capture}",

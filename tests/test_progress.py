@@ -27,7 +27,7 @@ LINE = re.compile(r"espcap: (?:progress: )?(\d+)/(\d+) files  ([\d.]+)/([\d.]+) 
 def bench_capture(capgen_bin, tmp_path_factory):
     """A capture that takes a few seconds to read (several progress updates)."""
     out = tmp_path_factory.mktemp("progress") / "bench.pcap"
-    p = subprocess.run([str(capgen_bin), "bench", "15000", str(out)], capture_output=True,
+    p = subprocess.run([str(capgen_bin), "bench", "60000", str(out)], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     return out
@@ -115,7 +115,7 @@ def test_progress_line_in_place(espcap_bin, bench_capture):
     assert summary.startswith(E.SUMMARY_PREFIX)
     assert not E.summary_problem(summary), summary
     n = int(re.search(r" packets=(\d+)", summary).group(1))
-    assert int(final.group(7)) == n == 15000
+    assert int(final.group(7)) == n == 60000
     # nothing on stdout but documents
     docs = stdout.split(b"\n")
     assert docs.pop() == b""

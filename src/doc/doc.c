@@ -21,6 +21,8 @@
 #define MAX_LAYERS 64
 
 /* What the builder remembers about a registered field or protocol, by its id. */
+#define COUNTER_TCP_LIST 255 /* a text field listing tcp.stream numbers */
+
 struct field_cache {
     char *key;          /* "\"ip.src\":" ready to copy; NULL until first seen */
     uint32_t keylen;
@@ -30,7 +32,7 @@ struct field_cache {
     uint8_t kind;       /* enum layer_kind, for protocols */
     uint8_t listed;     /* protocol named in protocols.list */
     uint8_t top;        /* a frame field written as a top-level field, not in the frame layer */
-    uint8_t counter;    /* a per-session counter: its kind + 1 */
+    uint8_t counter;    /* a per-session counter: its kind + 1; or COUNTER_TCP_LIST */
     uint8_t sel_known;  /* dropped computed */
     uint8_t dropped;    /* left out by --fields/--exclude-fields */
 };
@@ -214,6 +216,11 @@ struct doc *doc_new(const struct doc_config *cfg, char *err, size_t errlen)
         if (id >= 0 && (size_t)id < d->fc_n)
             d->fc[id].counter = (uint8_t)(i + 1);
     }
+    /* A text field that lists tcp.stream numbers (the subflows of an MPTCP connection):
+     * each number is renumbered as tcp.stream is. */
+    int subflows = dis_field_id("mptcp.analysis.subflows");
+    if (subflows >= 0 && (size_t)subflows < d->fc_n)
+        d->fc[subflows].counter = COUNTER_TCP_LIST;
     buf_init(&d->source_json, 256);
     buf_init(&d->out, 64 * 1024);
     buf_init(&d->tmp, 256);
@@ -253,14 +260,49 @@ const struct doc_stats *doc_stats(const struct doc *d) { return &d->stats; }
 
 static void add_counter(struct doc *d, uint32_t kind, size_t at, uint64_t value);
 
+/* The numbers of a tcp.stream list ("3 7 "), as tcp.stream counters: where they stand in
+ * the document from at (0: not written, scanned only). */
+static void add_counter_list(struct doc *d, const char *s, size_t n, size_t at)
+{
+    for (size_t i = 0; i < n;) {
+        if (s[i] < '0' || s[i] > '9') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        uint64_t v = 0;
+        while (j < n && s[j] >= '0' && s[j] <= '9' && j - i < 10)
+            v = v * 10 + (uint64_t)(s[j++] - '0');
+        if (at) {
+            add_counter(d, 0, at + i, v);
+            d->counters[d->counters_n - 1].len = (uint32_t)(j - i);
+        } else {
+            add_counter(d, 0, 0, v);
+        }
+        i = j;
+    }
+}
+
+static const char *field_text(field_info *fi, size_t *n)
+{
+    const wmem_strbuf_t *sb = fi->value.value.strbuf;
+    *n = sb ? wmem_strbuf_get_len(sb) : 0;
+    return sb ? wmem_strbuf_get_str(sb) : "";
+}
+
 static void scan_counters(struct doc *d, proto_node *node, int depth)
 {
     for (proto_node *c = node->first_child; c && depth < MAX_DEPTH; c = c->next) {
         field_info *fi = PNODE_FINFO(c);
         if (fi && fi->hfinfo->id >= 0 && (size_t)fi->hfinfo->id < d->fc_n) {
             unsigned k = d->fc[fi->hfinfo->id].counter;
-            if (k && k - 1 < DOC_N_RENUMBERED)
+            if (k && k - 1 < DOC_N_RENUMBERED) {
                 add_counter(d, k - 1u, 0, fvalue_get_uinteger(&fi->value));
+            } else if (k == COUNTER_TCP_LIST && IS_FT_STRING(fi->hfinfo->type)) {
+                size_t n;
+                const char *t = field_text(fi, &n);
+                add_counter_list(d, t, n, 0);
+            }
         }
         if (c->first_child)
             scan_counters(d, c, depth + 1);
@@ -453,11 +495,14 @@ static void write_value(struct doc *d, field_info *fi)
     case FT_UINT_STRING:
     case FT_STRINGZPAD:
     case FT_STRINGZTRUNC: {
-        const wmem_strbuf_t *sb = fv->value.strbuf;
-        const char *s = sb ? wmem_strbuf_get_str(sb) : "";
-        size_t n = sb ? wmem_strbuf_get_len(sb) : 0;
+        size_t n;
+        const char *s = field_text(fi, &n);
+        size_t at = b->len;
         if (json_str(b, s, n, d->max_bytes))
             d->stats.cut_values++;
+        else if (hf->id < (int)d->fc_n && d->fc[hf->id].counter == COUNTER_TCP_LIST &&
+                 b->len - at == n + 2)
+            add_counter_list(d, s, n, at + 1); /* digits and spaces: written as they are */
         break;
     }
     default: /* OIDs, GUIDs, AX.25, VINES, system IDs, IEEE 11073 floats: their text form */

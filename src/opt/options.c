@@ -722,6 +722,8 @@ int options_load(struct options *o, int argc, char **argv)
     if (o->node) {
         if (!writable_file(o->rejected, err, sizeof err))
             return usage("--rejected: '%s': %s", o->rejected, err);
+        if (o->cacert && access(o->cacert, R_OK) != 0)
+            return usage("--cacert: '%s': %s", o->cacert, strerror(errno));
         int rc = resolve_credentials(o);
         if (rc)
             return rc;

@@ -17,6 +17,7 @@ struct es_deadletter {
     char *path;
     FILE *f;
     bool failed; /* could not be opened: no more tries */
+    bool announced; /* the first letter was reported */
     struct buf line;
     char error[512];
 };
@@ -67,8 +68,7 @@ static void add_value(struct buf *b, const char *p, size_t n, size_t max)
     }
 }
 
-bool es_deadletter_write(struct es_deadletter *d, const char *action, size_t alen, int status,
-                         const char *error, size_t elen, const char *doc, size_t dlen)
+bool es_deadletter_open(struct es_deadletter *d)
 {
     if (!d->f && !d->failed) {
         d->f = fopen(d->path, "a");
@@ -76,12 +76,20 @@ bool es_deadletter_write(struct es_deadletter *d, const char *action, size_t ale
             snprintf(d->error, sizeof d->error, "%s: cannot open the dead-letter file: %s",
                      d->path, strerror(errno));
             d->failed = true;
-        } else {
-            log_warn("documents the node rejects go to %s", d->path);
         }
     }
-    if (!d->f)
+    return d->f != NULL;
+}
+
+bool es_deadletter_write(struct es_deadletter *d, const char *action, size_t alen, int status,
+                         const char *error, size_t elen, const char *doc, size_t dlen)
+{
+    if (!es_deadletter_open(d))
         return false;
+    if (!d->announced) {
+        log_warn("documents the node rejects go to %s", d->path);
+        d->announced = true;
+    }
     struct buf *b = &d->line;
     buf_reset(b);
     buf_adds(b, "{\"action\":");

@@ -21,6 +21,10 @@ void es_deadletter_free(struct es_deadletter *d); /* closes the file; NULL is fi
 bool es_deadletter_write(struct es_deadletter *d, const char *action, size_t alen, int status,
                          const char *error, size_t elen, const char *doc, size_t dlen);
 
+/* Opens the file now (before giving up root: the letters to come must still be
+ * writable). false with the reason in es_deadletter_error(). */
+bool es_deadletter_open(struct es_deadletter *d);
+
 /* Writes out what is buffered. false with the reason in es_deadletter_error(). */
 bool es_deadletter_flush(struct es_deadletter *d);
 const char *es_deadletter_path(const struct es_deadletter *d);

@@ -1,6 +1,7 @@
 /* http_client: nodes in turn with backoff, and asynchronous requests on curl multi. */
 #include "http_client.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,29 @@ bool http_nodes_check(const char *nodes, char *err, size_t errlen)
     return true;
 }
 
+/* The CA bundle, whole, in memory. */
+static bool read_ca(const char *path, struct buf *b, char *err, size_t errlen)
+{
+    buf_init(b, 16384);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "--cacert: '%s': %s", path, strerror(errno));
+        buf_fini(b);
+        return false;
+    }
+    size_t n;
+    while ((n = fread(buf_reserve(b, 65536), 1, 65536, f)) > 0)
+        b->len += n;
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad || !b->len) {
+        snprintf(err, errlen, "--cacert: '%s': %s", path, bad ? strerror(errno) : "is empty");
+        buf_fini(b);
+        return false;
+    }
+    return true;
+}
+
 struct http_client *http_client_new(const struct http_config *cfg, char *err, size_t errlen)
 {
     struct http_client *c = xcalloc(1, sizeof *c);
@@ -125,6 +149,11 @@ struct http_client *http_client_new(const struct http_config *cfg, char *err, si
     if (!k->max_answer)
         k->max_answer = (size_t)64 << 20;
     if (!parse_nodes(cfg->nodes, k->backoff_min, &c->nodes, &c->n_nodes, err, errlen)) {
+        free(c);
+        return NULL;
+    }
+    if (k->cacert && !read_ca(k->cacert, &c->ca, err, errlen)) {
+        free_nodes(c->nodes, c->n_nodes);
         free(c);
         return NULL;
     }
@@ -147,6 +176,7 @@ void http_client_free(struct http_client *c)
     free(c->out);
     free_nodes(c->nodes, c->n_nodes);
     curl_slist_free_all(c->headers);
+    buf_fini(&c->ca);
     curl_easy_cleanup(c->sync);
     curl_multi_cleanup(c->multi);
     free(c);
@@ -235,8 +265,10 @@ void http_setup_handle(struct http_client *c, CURL *h, long connect_ms, long tot
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->cfg.insecure ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->cfg.insecure ? 0L : 2L);
-    if (c->cfg.cacert)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.cacert);
+    if (c->ca.len) {
+        struct curl_blob ca = { c->ca.p, c->ca.len, CURL_BLOB_NOCOPY };
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    }
     if (c->cfg.user) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         if (c->cfg.password) {

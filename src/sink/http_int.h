@@ -15,6 +15,8 @@ struct http_client {
     size_t n_nodes;
     size_t next;                /* round robin */
     struct curl_slist *headers; /* cfg.headers */
+    struct buf ca;              /* cfg.cacert's contents, read once at the start (a live
+                                 * capture gives up the rights to read it later) */
     CURLM *multi;
     CURL *sync;
     struct http_req **out;      /* submitted, done not yet called, in submission order */

@@ -30,8 +30,10 @@ struct sink;
 
 struct sink_ops {
     const char *name;
-    /* A new capture source begins (a file, an interface); name identifies it. */
-    int (*begin_source)(struct sink *s, const char *name);
+    /* The process is about to give up root for uid/gid (a live capture, once its interface
+     * is open): open now whatever it will need later and could not open then. NULL: the
+     * sink needs nothing. 0 or -1 (fatal, see error). */
+    int (*before_drop)(struct sink *s, unsigned uid, unsigned gid);
     /* One document; doc[0..len) is JSON without a newline. 0 or -1 (fatal, see error). */
     int (*write)(struct sink *s, const char *doc, size_t len, const struct doc_info *info);
     /* Sends what it holds back for a fuller request now, without waiting for the answer

@@ -336,9 +336,21 @@ static void submit(struct sink_es *s)
 
 /* ---- the sink interface ---- */
 
-static int es_begin_source(struct sink *base, const char *name)
+/* Before a live capture gives up root: the dead-letter file is opened now, and the spool
+ * folder (with the records an earlier run left) is handed to the user the capture becomes,
+ * who writes and removes records from then on. */
+static int es_before_drop(struct sink *base, unsigned uid, unsigned gid)
 {
-    (void)base, (void)name;
+    struct sink_es *s = (struct sink_es *)base;
+    if (!es_deadletter_open(s->dead)) {
+        snprintf(base->error, sizeof base->error, "%s", es_deadletter_error(s->dead));
+        return -1;
+    }
+    if (s->spool && !spool_give(s->spool, (uid_t)uid, (gid_t)gid)) {
+        snprintf(base->error, sizeof base->error, "spool %s: %s", spool_dir(s->spool),
+                 spool_error(s->spool));
+        return -1;
+    }
     return 0;
 }
 
@@ -451,7 +463,7 @@ static int es_flush(struct sink *base)
 
 static const struct sink_ops es_ops = {
     .name = "elasticsearch",
-    .begin_source = es_begin_source,
+    .before_drop = es_before_drop,
     .write = es_write,
     .flush = es_flush,
     .close = es_close,

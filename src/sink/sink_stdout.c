@@ -35,12 +35,6 @@ static int flush_out(struct sink *s)
     return 0;
 }
 
-static int begin_source(struct sink *s, const char *name)
-{
-    (void)s, (void)name;
-    return 0;
-}
-
 static int write_doc(struct sink *s, const char *doc, size_t len, const struct doc_info *info)
 {
     struct sink_stdout *so = (struct sink_stdout *)s;
@@ -65,7 +59,6 @@ static void free_sink(struct sink *s)
 
 static const struct sink_ops stdout_ops = {
     .name = "stdout",
-    .begin_source = begin_source,
     .write = write_doc,
     .flush = flush_out,
     .close = close_sink,

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,20 @@ struct spool {
     size_t taken;
     uint64_t next; /* the next record's id */
     uint64_t bytes;
-    struct buf name, tmp;
+    int fd;        /* the folder: files are named relative to it, so that a capture that
+                    * gave up root still reaches it whatever the folders above allow */
+    int open_errno; /* why fd is -1 */
+    struct buf name;
+    char leaf[32];
     char error[512];
 };
+
+/* A record's file name inside the folder. */
+static const char *leaf(struct spool *sp, uint64_t id, const char *ext)
+{
+    snprintf(sp->leaf, sizeof sp->leaf, "%012llu.%s", (unsigned long long)id, ext);
+    return sp->leaf;
+}
 
 static const char *file_name(struct spool *sp, struct buf *b, uint64_t id, const char *ext)
 {
@@ -79,9 +91,10 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
     sp->dir = xstrdup(dir);
     sp->max = max_bytes;
     buf_init(&sp->name, 256);
-    buf_init(&sp->tmp, 256);
     mkdir(dir, 0700);
-    DIR *d = opendir(dir);
+    sp->fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    sp->open_errno = sp->fd < 0 ? errno : 0;
+    DIR *d = sp->fd >= 0 ? fdopendir(dup(sp->fd)) : NULL;
     if (!d) {
         log_warn("spool %s: %s", dir, strerror(errno));
         return sp;
@@ -95,11 +108,13 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
             continue;
         if (strcmp(ext, "tmp") == 0) {
             /* A crash between writing and renaming: the record was never complete. */
-            stale += unlink(file_name(sp, &sp->tmp, id, "tmp")) == 0;
+            stale += unlinkat(sp->fd, leaf(sp, id, "tmp"), 0) == 0;
             continue;
         }
         struct stat st;
-        if (strcmp(ext, "bulk") != 0 || stat(spool_file(sp, id), &st) != 0)
+        if (strcmp(ext, "bulk") != 0 ||
+            fstatat(sp->fd, leaf(sp, id, "bulk"), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
             continue;
         insert(sp, id, (uint64_t)st.st_size);
         if (id >= sp->next)
@@ -115,11 +130,46 @@ void spool_free(struct spool *sp)
 {
     if (!sp)
         return;
+    if (sp->fd >= 0)
+        close(sp->fd);
     free(sp->dir);
     free(sp->q);
     buf_fini(&sp->name);
-    buf_fini(&sp->tmp);
     free(sp);
+}
+
+bool spool_give(struct spool *sp, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    if (sp->fd < 0) {
+        snprintf(sp->error, sizeof sp->error, "cannot be opened (%s)",
+                 sp->open_errno == ELOOP ? "a symbolic link"
+                                         : sp->open_errno == ENOTDIR ? "not a directory"
+                                                                     : strerror(sp->open_errno));
+        return false;
+    }
+    if (fstat(sp->fd, &st) != 0) {
+        snprintf(sp->error, sizeof sp->error, "%s", strerror(errno));
+        return false;
+    }
+    if (st.st_uid != 0 && st.st_uid != uid) {
+        snprintf(sp->error, sizeof sp->error, "belongs to uid %u: the capture, which becomes "
+                 "uid %u, could not write to it", (unsigned)st.st_uid, (unsigned)uid);
+        return false;
+    }
+    if (fchown(sp->fd, uid, gid) != 0 || fchmod(sp->fd, 0700) != 0) {
+        snprintf(sp->error, sizeof sp->error, "cannot hand it to uid %u: %s", (unsigned)uid,
+                 strerror(errno));
+        return false;
+    }
+    for (size_t i = 0; i < sp->n; i++)
+        if (fchownat(sp->fd, leaf(sp, sp->q[i].id, "bulk"), uid, gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+            errno != ENOENT) {
+            snprintf(sp->error, sizeof sp->error, "%s: cannot hand it to uid %u: %s",
+                     spool_file(sp, sp->q[i].id), (unsigned)uid, strerror(errno));
+            return false;
+        }
+    return true;
 }
 
 const char *spool_dir(const struct spool *sp) { return sp->dir; }
@@ -134,10 +184,16 @@ uint64_t spool_max(const struct spool *sp) { return sp->max; }
 static int64_t write_file(struct spool *sp, uint64_t id, const struct spool_part *parts,
                           size_t n)
 {
-    const char *tmp = file_name(sp, &sp->tmp, id, "tmp");
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%s", leaf(sp, id, "tmp"));
     const char *fin = spool_file(sp, id);
     uint64_t size = 0;
-    FILE *f = fopen(tmp, "w");
+    int fd = sp->fd < 0 ? -1
+                        : openat(sp->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                                 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
     bool ok = f != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         ok = fwrite(parts[i].p, 1, parts[i].n, f) == parts[i].n;
@@ -145,12 +201,14 @@ static int64_t write_file(struct spool *sp, uint64_t id, const struct spool_part
     }
     if (f)
         ok = (fclose(f) == 0) && ok;
-    if (ok && rename(tmp, fin) != 0)
+    if (ok && renameat(sp->fd, tmp, sp->fd, leaf(sp, id, "bulk")) != 0)
         ok = false;
     if (ok)
         return (int64_t)size;
-    snprintf(sp->error, sizeof sp->error, "cannot write %s: %s", fin, strerror(errno));
-    unlink(tmp);
+    snprintf(sp->error, sizeof sp->error, "cannot write %s: %s", fin,
+             sp->fd < 0 ? "the folder cannot be opened" : strerror(errno));
+    if (sp->fd >= 0)
+        unlinkat(sp->fd, tmp, 0);
     return -1;
 }
 
@@ -168,11 +226,14 @@ enum spool_rc spool_push(struct spool *sp, const struct spool_part *parts, size_
     return SPOOL_OK;
 }
 
-static bool read_file(const char *name, struct buf *out, int *err)
+static bool read_file(int dirfd, const char *name, struct buf *out, int *err)
 {
-    FILE *f = fopen(name, "r");
+    int fd = dirfd < 0 ? -1 : openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
-        *err = errno;
+        *err = dirfd < 0 ? EBADF : errno;
+        if (fd >= 0)
+            close(fd);
         return false;
     }
     buf_reset(out);
@@ -197,7 +258,8 @@ enum spool_rc spool_take(struct spool *sp, struct buf *out, uint64_t *id)
             continue;
         }
         int err;
-        if (read_file(spool_file(sp, e->id), out, &err)) {
+        spool_file(sp, e->id); /* its name for messages */
+        if (read_file(sp->fd, leaf(sp, e->id, "bulk"), out, &err)) {
             e->taken = true;
             sp->taken++;
             *id = e->id;
@@ -218,7 +280,8 @@ void spool_done(struct spool *sp, uint64_t id)
     struct entry *e = find(sp, id);
     if (!e)
         return;
-    if (unlink(spool_file(sp, id)) != 0 && errno != ENOENT)
+    spool_file(sp, id); /* its name for messages */
+    if (unlinkat(sp->fd, leaf(sp, id, "bulk"), 0) != 0 && errno != ENOENT)
         log_warn("spool: cannot remove %s: %s; it may be sent again", sp->name.p,
                  strerror(errno));
     forget(sp, e);

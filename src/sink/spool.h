@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../util/buf.h"
 
@@ -29,6 +30,9 @@ struct spool;
  * cannot be read is reported on stderr: the spool is then empty and every push fails. */
 struct spool *spool_open(const char *dir, uint64_t max_bytes);
 void spool_free(struct spool *sp); /* the files stay; NULL is fine */
+/* Before root is given up: the folder (root's or the user's, never a symbolic link) and
+ * its records become uid's, mode 0700. false with the reason in spool_error(). */
+bool spool_give(struct spool *sp, uid_t uid, gid_t gid);
 
 const char *spool_dir(const struct spool *sp);
 const char *spool_error(const struct spool *sp);

@@ -41,6 +41,7 @@ struct lane {
     uint64_t pending;      /* packets whose results are not delivered yet */
     uint64_t packets;      /* packets sent to this lane */
     uint32_t incarnation;
+    uint32_t gen;          /* this use of the lane, unique in the run: its counters' key */
     uint32_t source;       /* which source (farm->source_seq) */
     /* its source, for a worker started again after a crash: the WIRE_SOURCE, the events
      * so far (as 4-byte length + WIRE_EVENT payload), the envelope for error documents */
@@ -52,12 +53,35 @@ struct lane {
 
 struct fifo_entry {
     uint32_t lane;
+    int32_t ts_nsec;          /* the record's time as read (not normalised: see ts_delta) */
+    int64_t ts_sec;
     uint64_t source_id, packet_hash;
 };
 
-/* Renumbered counters: (source, lane, incarnation, kind, value) -> capture-wide value. */
+/* b - a as libwireshark's nstime_delta computes it, fractions out of range included (a
+ * capture may hold nanoseconds past 1e9): the time since the previous displayed frame must
+ * be the one tshark shows for frame.time_delta_displayed. */
+static void ts_delta(int64_t bs, int32_t bn, int64_t as, int32_t an, int64_t *ds, int32_t *dn)
+{
+    *ds = bs - as;
+    *dn = bn - an;
+    if (bs == as)
+        *ds = 0;
+    else if (bs < as) {
+        if (*dn > 0) {
+            *dn -= 1000000000;
+            (*ds)++;
+        }
+    } else if (*dn < 0) {
+        *dn += 1000000000;
+        (*ds)--;
+    }
+}
+
+/* Renumbered counters: (source, lane use, incarnation, kind, value) -> capture-wide
+ * value. */
 struct ckey {
-    uint32_t source, lane, incarnation, kind;
+    uint32_t source, gen, incarnation, kind;
     uint64_t value;
 };
 
@@ -89,6 +113,8 @@ struct farm {
     struct ckey *ckeys;       /* open addressing; value of kind UINT32_MAX = empty */
     uint64_t *cvals;
     size_t ccap, cn;
+    size_t cprune_at;         /* entries past which those of finished lanes are dropped */
+    uint32_t next_gen;
     /* each source numbers its counters from 0 (as tshark -r per file): the next number,
      * per source still being delivered (a few at most: a source's lanes drain while the
      * next one starts) */
@@ -171,43 +197,107 @@ static uint64_t ckey_hash(const struct ckey *k)
 
 static bool ckey_eq(const struct ckey *a, const struct ckey *b)
 {
-    return a->source == b->source && a->lane == b->lane && a->incarnation == b->incarnation &&
+    return a->source == b->source && a->gen == b->gen && a->incarnation == b->incarnation &&
            a->kind == b->kind && a->value == b->value;
 }
 
-/* The capture-wide number of a worker's counter value: given in the order values first
- * appear in the documents, which is packet order, as one worker would count. */
-static uint64_t renumber(struct farm *f, const struct ckey *k)
+static bool gen_busy(const struct farm *f, uint32_t gen)
 {
-    if ((f->cn + 1) * 2 > f->ccap) {
-        size_t cap = f->ccap ? f->ccap * 2 : 1024;
-        struct ckey *keys = xmalloc(cap * sizeof *keys);
-        uint64_t *vals = xmalloc(cap * sizeof *vals);
-        for (size_t i = 0; i < cap; i++)
-            keys[i].kind = UINT32_MAX;
-        for (size_t i = 0; i < f->ccap; i++) {
-            if (f->ckeys[i].kind == UINT32_MAX)
-                continue;
-            size_t j = ckey_hash(&f->ckeys[i]) & (cap - 1);
-            while (keys[j].kind != UINT32_MAX)
-                j = (j + 1) & (cap - 1);
-            keys[j] = f->ckeys[i];
-            vals[j] = f->cvals[i];
-        }
-        free(f->ckeys);
-        free(f->cvals);
-        f->ckeys = keys;
-        f->cvals = vals;
-        f->ccap = cap;
+    for (size_t i = 0; i < f->n_lanes; i++)
+        if (f->lanes[i]->busy && f->lanes[i]->gen == gen)
+            return true;
+    return false;
+}
+
+/* The counter table: open addressing over (source, lane use, incarnation, kind, value).
+ * The entries of lanes that finished (every result delivered) are dropped when the table
+ * has grown past cprune_at, so that a live capture of many sessions stays flat. */
+static void ctable_grow(struct farm *f)
+{
+    bool prune = f->cn >= f->cprune_at && f->cn > 0;
+    if ((f->cn + 1) * 2 <= f->ccap && !prune)
+        return;
+    size_t kept = 0;
+    if (prune)
+        for (size_t i = 0; i < f->ccap; i++)
+            kept += f->ckeys[i].kind != UINT32_MAX && gen_busy(f, f->ckeys[i].gen);
+    size_t need = (prune ? kept : f->cn) + 1, cap = 1024;
+    while (need * 2 > cap)
+        cap *= 2;
+    struct ckey *keys = xmalloc(cap * sizeof *keys);
+    uint64_t *vals = xmalloc(cap * sizeof *vals);
+    for (size_t i = 0; i < cap; i++)
+        keys[i].kind = UINT32_MAX;
+    size_t n = 0;
+    for (size_t i = 0; i < f->ccap; i++) {
+        if (f->ckeys[i].kind == UINT32_MAX || (prune && !gen_busy(f, f->ckeys[i].gen)))
+            continue;
+        n++;
+        size_t j = ckey_hash(&f->ckeys[i]) & (cap - 1);
+        while (keys[j].kind != UINT32_MAX)
+            j = (j + 1) & (cap - 1);
+        keys[j] = f->ckeys[i];
+        vals[j] = f->cvals[i];
     }
+    free(f->ckeys);
+    free(f->cvals);
+    f->ckeys = keys;
+    f->cvals = vals;
+    f->ccap = cap;
+    f->cn = n;
+    f->cprune_at = n * 2 > 65536 ? n * 2 : 65536;
+}
+
+/* The value stored for k, made (set to init) if it is not there yet; valid until the
+ * next call. */
+static uint64_t *cslot(struct farm *f, const struct ckey *k, uint64_t init, bool *made)
+{
+    ctable_grow(f);
     size_t j = ckey_hash(k) & (f->ccap - 1);
     for (; f->ckeys[j].kind != UINT32_MAX; j = (j + 1) & (f->ccap - 1))
-        if (ckey_eq(&f->ckeys[j], k))
-            return f->cvals[j];
+        if (ckey_eq(&f->ckeys[j], k)) {
+            *made = false;
+            return &f->cvals[j];
+        }
     f->ckeys[j] = *k;
-    f->cvals[j] = f->next_counter[k->source % 64].next[k->kind]++;
+    f->cvals[j] = init;
     f->cn++;
-    return f->cvals[j];
+    *made = true;
+    return &f->cvals[j];
+}
+
+#define COUNTER_LOW UINT64_MAX - 1 /* the key of a worker's lowest value not yet numbered */
+#define COUNTER_GAP_MAX 65536      /* the most values numbered ahead of the one seen */
+
+/* The capture-wide number of a worker's counter value. A worker makes its values in
+ * increasing order, but a value may show in the documents only after higher ones did
+ * (a conversation made by a packet that shows no counter field, as MPTCP's): when a
+ * value first shows, the lower values of that worker not numbered yet take their numbers
+ * first, in order. With one worker that gives Wireshark's own numbers; with several, each
+ * value a number in the order its packet (or a later one of that worker) came. */
+static uint64_t renumber(struct farm *f, const struct ckey *k)
+{
+    bool made;
+    uint64_t *next = &f->next_counter[k->source % 64].next[k->kind];
+    uint64_t got = *cslot(f, k, UINT64_MAX, &made);
+    if (!made)
+        return got;
+    struct ckey low = *k;
+    low.value = COUNTER_LOW;
+    uint64_t from = *cslot(f, &low, 0, &made);
+    if (k->value >= from && k->value - from <= COUNTER_GAP_MAX) {
+        for (uint64_t v = from; v < k->value; v++) {
+            struct ckey g = *k;
+            g.value = v;
+            uint64_t *n = cslot(f, &g, UINT64_MAX, &made);
+            if (*n == UINT64_MAX)
+                *n = (*next)++;
+        }
+        *cslot(f, &low, 0, &made) = k->value + 1;
+    }
+    uint64_t *n = cslot(f, k, UINT64_MAX, &made);
+    *n = (*next)++;
+    return *n;
 }
 
 /* ---- lanes ---- */
@@ -353,6 +443,7 @@ static struct lane *lane_for_slot(struct farm *f, unsigned slot)
     l->pending = 0;
     l->packets = 0;
     l->incarnation = 0;
+    l->gen = f->next_gen++;
     l->deaths_at_head = 0;
     l->source = f->source_seq;
     buf_reset(&l->source_msg);
@@ -417,7 +508,7 @@ static int take_result(struct farm *f, struct lane *l, const struct fifo_entry *
             struct wire_counter c;
             memcpy(&c, cp + i * sizeof c, sizeof c);
             if (c.kind < DOC_N_RENUMBERED) {
-                struct ckey k = { l->source, l->id, r.incarnation, c.kind, c.value };
+                struct ckey k = { l->source, l->gen, r.incarnation, c.kind, c.value };
                 renumber(f, &k);
             }
         }
@@ -481,13 +572,16 @@ static int take_result(struct farm *f, struct lane *l, const struct fifo_entry *
             if (c.kind == DOC_DELTA_DISPLAYED) {
                 /* the time since the previous packet of this source that got a document */
                 __typeof__(f->next_counter[0]) *sc = &f->next_counter[l->source % 64];
-                if (sc->has_prev_dis)
-                    json_seconds(&f->doc, r.ts_sec - sc->prev_dis_sec,
-                                 r.ts_nsec - sc->prev_dis_nsec, 9);
-                else
+                if (sc->has_prev_dis) {
+                    int64_t ds;
+                    int32_t dn;
+                    ts_delta(e->ts_sec, e->ts_nsec, sc->prev_dis_sec, sc->prev_dis_nsec, &ds,
+                             &dn);
+                    json_seconds(&f->doc, ds, dn, 9);
+                } else
                     json_seconds(&f->doc, 0, 0, 9);
             } else {
-                struct ckey k = { l->source, l->id, r.incarnation, c.kind, c.value };
+                struct ckey k = { l->source, l->gen, r.incarnation, c.kind, c.value };
                 json_u64(&f->doc, c.value == none[c.kind] ? c.value : renumber(f, &k));
             }
             at = c.offset + c.len;
@@ -498,8 +592,8 @@ static int take_result(struct farm *f, struct lane *l, const struct fifo_entry *
     }
     __typeof__(f->next_counter[0]) *sc = &f->next_counter[l->source % 64];
     sc->has_prev_dis = true;
-    sc->prev_dis_sec = r.ts_sec;
-    sc->prev_dis_nsec = r.ts_nsec;
+    sc->prev_dis_sec = e->ts_sec;
+    sc->prev_dis_nsec = e->ts_nsec;
     struct doc_info info = {
         .ts_sec = r.ts_sec, .ts_nsec = r.ts_nsec, .frame_number = r.frame,
         .source_id = e->source_id, .packet_hash = e->packet_hash,
@@ -884,8 +978,8 @@ int farm_packet(struct farm *f, const wtap_rec *rec, const uint8_t *data, uint32
     }
     if (push(f, l, WIRE_PACKET, f->enc.p, f->enc.len) != 0)
         return -1;
-    f->fifo[(f->fifo_head + f->fifo_n++) % f->fifo_cap] = (struct fifo_entry){ l->id, source_id,
-                                                                               packet_hash };
+    f->fifo[(f->fifo_head + f->fifo_n++) % f->fifo_cap] = (struct fifo_entry){
+        l->id, rec->ts.nsecs, (int64_t)rec->ts.secs, source_id, packet_hash };
     l->pending++;
     l->packets++;
     f->stats.slot_packets[slot]++;
