@@ -212,6 +212,7 @@ enum pipe_result pipeline_run_feed(struct pipeline *p, struct cap_feed *feed)
     const struct farm_stats *fs = farm_stats(p->farm);
     p->stats.filtered = fs->filtered;
     p->stats.crashed = fs->crashed;
+    p->stats.too_large = fs->too_large;
     return r;
 }
 
@@ -228,7 +229,8 @@ int pipeline_exit_status(const struct pipeline *p, enum pipe_result r, bool sink
                      : EXIT_FATAL;
     if (!sink_closed)
         status = EXIT_FATAL;
-    if ((p->sink->stats.dead_lettered || p->sink->stats.dropped || p->stats.crashed) &&
+    if ((p->sink->stats.dead_lettered || p->sink->stats.dropped || p->stats.crashed ||
+         p->stats.too_large) &&
         status == EXIT_ALL_OK)
         status = EXIT_PARTIAL;
     /* Ctrl-C is how a live capture or a watch normally ends; a file run cut short says so. */

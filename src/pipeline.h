@@ -22,6 +22,8 @@ struct run_stats {
     uint64_t documents;    /* documents handed to the sink */
     uint64_t filtered;     /* packets the display filter (-Y) left out */
     uint64_t crashed;      /* packets that killed two dissection workers (error documents) */
+    uint64_t too_large;    /* packets left out: too large for a worker's ring, or their
+                            * document for the way back (warned about, exit status 1) */
     uint64_t cut_values;   /* values cut at --max-bytes */
     uint64_t bytes_done;   /* bytes of the file sources finished */
     bool live;             /* an interface was captured on */

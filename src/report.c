@@ -210,14 +210,16 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
                  (unsigned long long)k->dropped);
     uint64_t cut = s->cut_values;
     double rate = elapsed > 0 ? (double)s->packets / elapsed : 0.0;
-    char filtered[48] = "";
+    char filtered[48] = "", large[48] = "";
     if (r->cfg.filtering)
         snprintf(filtered, sizeof filtered, "filtered=%llu ", (unsigned long long)s->filtered);
+    if (s->too_large) /* rare: only when it happened */
+        snprintf(large, sizeof large, "too_large=%llu ", (unsigned long long)s->too_large);
     log_report("summary: files=%llu failed_files=%llu packets=%llu documents=%llu %s"
-               "crashed=%llu %scut_values=%llu bytes=%llu elapsed=%.2fs rate=%.0f/s",
+               "crashed=%llu %s%scut_values=%llu bytes=%llu elapsed=%.2fs rate=%.0f/s",
                (unsigned long long)s->files, (unsigned long long)s->failed_files,
                (unsigned long long)s->packets, (unsigned long long)s->documents, filtered,
-               (unsigned long long)s->crashed, extra, (unsigned long long)cut,
+               (unsigned long long)s->crashed, large, extra, (unsigned long long)cut,
                (unsigned long long)k->bytes, elapsed, rate);
     if (!r->cfg.summary_json)
         return;
@@ -231,6 +233,8 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
     if (r->cfg.filtering)
         json_key_u64(&b, "filtered", s->filtered);
     json_key_u64(&b, "crashed", s->crashed);
+    if (s->too_large)
+        json_key_u64(&b, "too_large", s->too_large);
     if (r->cfg.indexing) {
         json_key_u64(&b, "indexed", k->written);
         json_key_u64(&b, "already_present", k->already);

@@ -94,9 +94,13 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes)
     mkdir(dir, 0700);
     sp->fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     sp->open_errno = sp->fd < 0 ? errno : 0;
+    struct stat lst;
+    if (sp->fd < 0 && lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode))
+        sp->open_errno = ELOOP; /* O_NOFOLLOW with O_DIRECTORY says ENOTDIR */
     DIR *d = sp->fd >= 0 ? fdopendir(dup(sp->fd)) : NULL;
     if (!d) {
-        log_warn("spool %s: %s", dir, strerror(errno));
+        log_warn("spool %s: %s", dir, sp->open_errno == ELOOP ? "a symbolic link: not used"
+                                                              : strerror(errno));
         return sp;
     }
     size_t stale = 0;

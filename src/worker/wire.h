@@ -1,5 +1,5 @@
 /* wire: the messages between the reader and a dissection worker, through the two rings of
- * a lane (src/worker/lane.h). Reader to worker: a source, its events, its packets, the end.
+ * a lane (src/worker/farm.c). Reader to worker: a source, its events, its packets, the end.
  * Worker to reader: one result per packet, in the order the packets came. */
 #ifndef ESPCAP_WIRE_H
 #define ESPCAP_WIRE_H

@@ -14,6 +14,7 @@ again is spooled again, so the documents left in the spool are spooled - replaye
 
 import re
 import shutil
+import os
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -143,6 +144,45 @@ def test_live_documents_are_indexed(lab, start_live, sender, sink, relay, live_n
         assert h["_index"] == f"{prefix}-{day}", h["_index"]
     assert sorted(h["_source"]["frame_number"] for h in hits) == list(range(1, m + 1))
     assert not spool_files(spool)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the capture gives it up")
+def test_spool_folder_is_handed_to_the_capture_user(lab, start_live, sender, sink, relay,
+                                                    live_node, prefix, tag, tmp_path):
+    """Started as root, the capture becomes nobody once the interface is open: its spool
+    folder (inside a folder only root may enter) is then nobody's, mode 0700, and the
+    capture still indexes everything; a spool folder that is a symbolic link is refused
+    before the first packet (exit status 3, a message naming it)."""
+    import pwd
+    nobody = pwd.getpwnam("nobody").pw_uid
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    spool = private / "spool"
+    m = 50
+    sink(PORT)
+    run = start_live(f"--nic={lab.IF_A}", BPF, f"--count={m}",
+                     *index_args(relay.hostport, prefix, private, spool))
+    run.wait_for("capturing as nobody", timeout=120)
+    s = sender(PORT)
+    for i in range(m + 10):
+        s.send(L.marker(tag, i))
+        time.sleep(0.001)
+    res = run.finish(timeout=90)
+    assert res.rc == 0, res.describe()
+    st = spool.stat()
+    assert st.st_uid == nobody and (st.st_mode & 0o777) == 0o700, (st.st_uid, oct(st.st_mode))
+    assert nums(L.summary_stats(res.stderr), "indexed") == [m]
+    assert (private / "rejected.ndjson").exists()  # opened before root was given up
+
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    link = tmp_path / "spool-link"
+    link.symlink_to(target)
+    run = start_live(f"--nic={lab.IF_A}", BPF, "--count=1",
+                     *index_args(relay.hostport, prefix, tmp_path, link), name="symlink")
+    res = run.finish(timeout=90)
+    assert res.rc == 3, res.describe()
+    assert f"spool {link}" in res.stderr and "symbolic link" in res.stderr, res.stderr
 
 
 def test_idle_capture_still_sends_within_flush_interval(lab, start_live, sender, sink, relay,
