@@ -39,11 +39,12 @@ def count(node, pattern):
     return json.loads(body).get("count", 0) if st == 200 else 0
 
 
-def run_espcap(node, cap, chunk):
+def run_espcap(node, cap, chunk, workers):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     p = subprocess.run([os.path.join(ROOT, "espcap"), "--file=" + cap, "--node=" + node,
-                        "--index-prefix=bench-espcap", f"--chunk={chunk}"],
+                        f"--index-prefix=bench-espcap-w{workers}", f"--chunk={chunk}",
+                        f"--workers={workers}"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -112,7 +113,9 @@ def main():
     ap.add_argument("--packets", type=int, default=100000)
     ap.add_argument("--chunk", type=int, default=1000)
     ap.add_argument("--node", help="an existing node; default: start one")
+    ap.add_argument("--workers", default="1,2", help="espcap --workers values")
     args = ap.parse_args()
+    workers = [int(w) for w in args.workers.split(",")]
 
     cap = os.path.join(ROOT, "build", f"bench-{args.packets}.pcap")
     if not os.path.exists(cap):
@@ -127,11 +130,13 @@ def main():
         for pat in ("bench-espcap-*", "bench-tshark-*"):
             http("DELETE", f"{node}/{pat}")
         print(f"node: {node}; capture: {cap} ({args.packets} packets); chunk {args.chunk}")
-        wall, cpu, rc, summary = run_espcap(node, cap, args.chunk)
-        n = count(node, "bench-espcap-*")
-        print(f"espcap : {n} documents in {wall:.2f} s = {n / wall:8.0f} docs/s; exit {rc}; "
-              f"espcap CPU {cpu:.2f} s = {cpu / max(n, 1) * 1e6:.1f} us/document")
-        print(f"         {summary}")
+        print("(the node runs on the same cores as espcap: the figures share the machine)")
+        for w in workers:
+            wall, cpu, rc, summary = run_espcap(node, cap, args.chunk, w)
+            n = count(node, f"bench-espcap-w{w}-*")
+            print(f"espcap --workers={w}: {n} documents in {wall:.2f} s = {n / wall:8.0f} docs/s; "
+                  f"exit {rc}; espcap CPU {cpu:.2f} s = {cpu / max(n, 1) * 1e6:.1f} us/document")
+            print(f"         {summary}")
         twall, tdocs, trej, posts = run_tshark(node, cap, args.chunk)
         tn = count(node, "bench-tshark-*")
         print(f"tshark -T ek | curl _bulk: {tn} documents indexed of {tdocs} in {twall:.2f} s = "

@@ -22,7 +22,9 @@ pair.  Needs root, iproute2 (ip netns) and tcpreplay.  A benchmark: it prints
 figures, it does not judge them.
 
   python3 bench/live_rate.py [--packets 100000] [--seconds 5] [--modes stdout,index]
-                             [--rates 5000,10000,20000,40000,80000,160000]
+                             [--rates 5000,10000,20000,40000,80000,160000] [--workers 1,2]
+
+Each mode runs once per --workers value (espcap's dissection workers).
 """
 
 import argparse
@@ -95,9 +97,10 @@ class Bench:
         self.node_pid = None
         self.node_url = None
         self.nudger = None
+        self.workers = 1
 
     def left(self):
-        return BUDGET_S - (time.monotonic() - self.t0)
+        return BUDGET_S * len(self.args.workers) - (time.monotonic() - self.t0)
 
     # ---- set-up ----------------------------------------------------------------
     def capture(self):
@@ -152,7 +155,7 @@ class Bench:
     def step(self, mode, rate, capture, seconds=None):
         seconds = seconds or self.args.seconds
         expected = rate * seconds
-        args = [f"--nic={self.lab.IF_A}", f"--count={expected}"]
+        args = [f"--nic={self.lab.IF_A}", f"--count={expected}", f"--workers={self.workers}"]
         if mode == "index":
             hostport = self.node_url.split("://", 1)[1]
             # one index for every rate: its mappings exist after the warm-up
@@ -240,7 +243,8 @@ class Bench:
     # ---- a mode ------------------------------------------------------------------
     def mode(self, mode, capture):
         what = " > /dev/null" if mode == "stdout" else " --node=(a test node in that namespace)"
-        print(f"\n== {mode}: espcap --nic={self.lab.IF_A}{what}, {self.args.seconds} s of "
+        print(f"\n== {mode}: espcap --nic={self.lab.IF_A} --workers={self.workers}{what}, "
+              f"{self.args.seconds} s of "
               f"tcpreplay per rate")
         hdr = (f"{'asked pps':>10} {'sent':>9} {'reached pps':>11} {'captured':>9} "
                f"{'kernel drops':>12} {'documents':>9}")
@@ -320,7 +324,9 @@ def main():
     ap.add_argument("--min-rate", type=int, default=500)
     ap.add_argument("--modes", default="stdout,index")
     ap.add_argument("--espcap", default=os.environ.get("ESPCAP_BIN", str(ROOT / "espcap")))
+    ap.add_argument("--workers", default="1,2", help="espcap --workers values to try")
     args = ap.parse_args()
+    args.workers = [int(w) for w in args.workers.split(",") if w.strip()]
     args.rates = sorted(int(r) for r in args.rates.split(",") if r.strip())
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not Path(args.espcap).exists():
@@ -335,27 +341,32 @@ def main():
               f"tcpreplay on {b.lab.IF_B} ({b.lab.ns_b}) -> espcap on {b.lab.IF_A} "
               f"({b.lab.ns_a}); {os.cpu_count()} CPUs")
         for mode in modes:
-            if mode == "index":
+            if mode == "index" and b.node_url is None:
                 print("\n(starting a test node in the capture namespace...)", flush=True)
                 if not b.start_node():
-                    results[mode] = None
+                    for w in args.workers:
+                        results[(mode, w)] = None
                     continue
-            elif mode != "stdout":
+            elif mode not in ("stdout", "index"):
                 print(f"unknown mode {mode}")
                 continue
-            results[mode] = b.mode(mode, capture)
+            for w in args.workers:
+                b.workers = w
+                results[(mode, w)] = b.mode(mode, capture)
     except KeyboardInterrupt:
         print("\ninterrupted")
     finally:
         b.teardown()
     print("\n== highest rate without kernel drops")
     for mode in modes:
-        best = results.get(mode)
-        if best is None:
-            print(f"  {mode:>6}: none of the rates tried")
-        else:
-            print(f"  {mode:>6}: {best['replay']['pps']:.0f} packets/s "
-                  f"(asked {best['rate']}, {best['replay']['sent']} packets, all captured)")
+        for w in args.workers:
+            best = results.get((mode, w))
+            what = f"{mode:>6}, --workers={w}"
+            if best is None:
+                print(f"  {what}: none of the rates tried")
+            else:
+                print(f"  {what}: {best['replay']['pps']:.0f} packets/s "
+                      f"(asked {best['rate']}, {best['replay']['sent']} packets, all captured)")
     print(f"(elapsed {time.monotonic() - b.t0:.0f} s)")
 
 
