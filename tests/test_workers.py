@@ -245,3 +245,16 @@ def test_sigint_with_two_workers_loses_nothing(espcap_bin, mix):
     assert 0 < len(lines) == int(fields["documents"]) == int(fields["packets"]), summary[0]
     frames = [json.loads(l)["frame_number"] for l in lines]
     assert frames == list(range(1, len(lines) + 1)), "a packet read was not delivered"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the user is looked up to drop root")
+def test_run_as(run_espcap, sample_pcap):
+    """--run-as: an unknown user is a usage error naming it (exit 2, nothing written);
+    root keeps root with a warning and the same documents."""
+    bad = run_espcap(f"--file={sample_pcap}", "--run-as=no-such-user-espcap")
+    assert bad.rc == 2 and not bad.lines, bad.describe()
+    assert "--run-as" in bad.stderr and "no-such-user-espcap" in bad.stderr
+    root = run_espcap(f"--file={sample_pcap}", "--run-as=root")
+    assert root.rc == 0, root.describe()
+    assert any("--run-as=root" in w for w in root.warnings), root.describe()
+    assert root.lines == run_espcap(f"--file={sample_pcap}").lines
