@@ -13,38 +13,15 @@ once, split between the processes that share them) of espcap's whole process tre
 import argparse
 import os
 import resource
+import sys
 import subprocess
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 
-
-def children(pid):
-    kids = []
-    try:
-        for t in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                kids += [int(c) for c in (t / "children").read_text().split()]
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return kids
-
-
-def tree_pss_kb(pid):
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        todo += children(p)
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-    return total
+from helpers import procs as P  # noqa: E402
 
 
 def run(espcap, d, workers):
@@ -53,7 +30,7 @@ def run(espcap, d, workers):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     while p.poll() is None:
-        peak = max(peak, tree_pss_kb(p.pid))
+        peak = max(peak, P.pss_kb(P.tree(p.pid)))
         time.sleep(0.05)
     err = p.stderr.read().decode(errors="replace")
     wall = time.monotonic() - t0

@@ -18,55 +18,13 @@ from pathlib import Path
 import pytest
 
 import livenet as L
+from helpers import procs as P
 
 _why = L.live_problem()
 if _why:
     pytest.skip(_why, allow_module_level=True)
 
 NOBODY = pwd.getpwnam("nobody").pw_uid
-
-
-def _status(pid):
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        k, _, v = line.partition(":")
-        out[k] = v.strip()
-    return out
-
-
-def _children(pid):
-    kids = []
-    try:
-        for t in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                kids += [int(c) for c in (t / "children").read_text().split()]
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return kids
-
-
-def _tree(pid):
-    """pid and every process under it."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += _children(p)
-    return out
-
-
-def _pss_kb(pids):
-    total = 0
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-    return total
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +75,9 @@ def test_live_reader_and_workers_give_up_root(lab, start_live, tcpreplay, mix, r
     seen = {}
     deadline = time.monotonic() + 60
     while run.proc.poll() is None and time.monotonic() < deadline:
-        for p in _tree(pid):
+        for p in P.tree(pid):
             try:
-                seen[p] = _status(p)
+                seen[p] = P.status(p)
             except OSError:
                 pass
         if len(seen) >= 4:  # reader, zygote, two workers
@@ -185,7 +143,7 @@ def test_live_memory_flat_over_many_resets(lab, start_live, tcpreplay, mix):
     early = late = 0
     t0 = time.monotonic()
     while run.proc.poll() is None and time.monotonic() - t0 < 120:
-        m = _pss_kb(_tree(pid))
+        m = P.pss_kb(P.tree(pid))
         got = (time.monotonic() - t0) * pps  # packets sent so far, about
         if 30000 <= got < 90000:
             early = max(early, m)
