@@ -61,22 +61,27 @@ struct fifo_entry {
 /* b - a as libwireshark's nstime_delta computes it, fractions out of range included (a
  * capture may hold nanoseconds past 1e9): the time since the previous displayed frame must
  * be the one tshark shows for frame.time_delta_displayed. */
+static int32_t wrap32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
+
 static void ts_delta(int64_t bs, int32_t bn, int64_t as, int32_t an, int64_t *ds, int32_t *dn)
 {
+    /* libwireshark's ints wrap (two's complement) where a fraction is far out of range */
     *ds = bs - as;
-    *dn = bn - an;
+    *dn = wrap32((int64_t)bn - an);
     if (bs == as)
         *ds = 0;
     else if (bs < as) {
         if (*dn > 0) {
-            *dn -= 1000000000;
+            *dn = wrap32((int64_t)*dn - 1000000000);
             (*ds)++;
         }
     } else if (*dn < 0) {
-        *dn += 1000000000;
+        *dn = wrap32((int64_t)*dn + 1000000000);
         (*ds)--;
     }
 }
+
+#define LANE_MAX_PENDING 2048
 
 /* Renumbered counters: (source, lane use, incarnation, kind, value) -> capture-wide
  * value. */
@@ -965,6 +970,18 @@ int farm_packet(struct farm *f, const wtap_rec *rec, const uint8_t *data, uint32
                  frame, f->enc.len);
         f->stats.too_large++;
         return 0;
+    }
+    /* At most LANE_MAX_PENDING packets a worker has not answered yet: enough to keep it
+     * busy, few enough that a stop signal is served (everything read is delivered) in a
+     * moment rather than after the rings' worth of packets. */
+    while (l->pending >= LANE_MAX_PENDING) {
+        if (deliver_ready(f) != 0)
+            return -1;
+        service(f);
+        if (f->error[0])
+            return -1;
+        if (l->pending >= LANE_MAX_PENDING)
+            wait_some(f, NULL, 0);
     }
     if (f->fifo_n == f->fifo_cap) {
         /* grow the circular queue, keeping its order */
