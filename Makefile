@@ -21,7 +21,7 @@ SRC := src/main.c src/pipeline.c src/report.c src/opt/opt.c src/opt/options.c \
        src/sink/sink_stdout.c src/sink/sink_es.c src/sink/es_admin.c src/sink/es_bulk.c \
        src/sink/es_deadletter.c src/sink/es_engine.c src/sink/es_json.c src/sink/es_schema.c \
        src/sink/http_client.c src/sink/http_call.c src/sink/spool.c \
-       src/util/buf.c src/util/log.c src/util/strset.c src/util/timefmt.c \
+       src/util/buf.c src/util/log.c src/util/strset.c src/util/timefmt.c src/util/url.c \
        src/worker/farm.c src/worker/flowhash.c src/worker/privdrop.c src/worker/recwire.c \
        src/worker/ring.c src/worker/worker.c src/worker/zygote.c
 OBJ := $(SRC:src/%.c=build/obj/%.o)
@@ -42,7 +42,8 @@ UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_t
               build/test_opt build/test_cap_state
 # The option table checks values of --node with the HTTP client's node-list parser.
 OPT_MODS := build/obj/opt/opt.o build/obj/opt/options.o build/obj/sink/http_client.o \
-            build/obj/sink/es_json.o build/obj/util/log.o build/obj/util/buf.o
+            build/obj/sink/es_json.o build/obj/util/log.o build/obj/util/buf.o \
+            build/obj/util/url.o
 
 .PHONY: all test unit bench install uninstall clean asan deps docs
 all: espcap build/capgen
@@ -77,7 +78,7 @@ build/test_cap_state: tests/unit/test_cap_state.c tests/unit/testhelp.h build/ob
 
 # The HTTP client's test runs misbehaving servers on threads of its own.
 HTTP_MODS := build/obj/sink/http_client.o build/obj/sink/http_call.o build/obj/util/buf.o \
-             build/obj/util/log.o
+             build/obj/util/log.o build/obj/util/url.o
 build/test_http_client: tests/unit/test_http_client.c tests/unit/testhelp.h tests/unit/fakenode.h \
                         $(HTTP_MODS)
 	$(CC) $(CFLAGS) -o $@ $< $(HTTP_MODS) -lcurl -lz -lpthread

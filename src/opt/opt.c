@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../util/url.h"
+
 #define HELP_WIDTH 79
 #define HELP_COLUMN 27
 
@@ -28,6 +30,12 @@ static const char *shown(const struct opt_def *d, const char *v, char *out, size
 {
     if (d && (d->flags & OPTF_SECRET))
         return "***";
+    struct buf redacted = { 0 };
+    if (d && (d->flags & OPTF_USERINFO)) {
+        buf_init(&redacted, strlen(v) + 1);
+        url_list_redact(&redacted, v);
+        v = buf_cstr(&redacted);
+    }
     size_t i = 0;
     for (; v[i] && i + 4 < outlen && i < 200; i++)
         out[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
@@ -36,6 +44,8 @@ static const char *shown(const struct opt_def *d, const char *v, char *out, size
         i += 3;
     }
     out[i] = '\0';
+    if (redacted.p)
+        buf_fini(&redacted);
     return out;
 }
 
@@ -449,6 +459,8 @@ static void add_setting(struct opt_parser *p, const struct opt_def *d, char *val
     /* curl's cleanarg(): once copied, a secret leaves argv, and so /proc/PID/cmdline. */
     if (value && (d->flags & OPTF_SECRET))
         memset(value, ' ', strlen(value));
+    else if (value && (d->flags & OPTF_USERINFO))
+        url_list_blank(value);
 }
 
 bool opt_scan_argv(struct opt_parser *p, int argc, char **argv)
@@ -662,6 +674,8 @@ void opt_fmt_current(struct buf *b, const struct opt_parser *p, const struct opt
                                      : true;
     if ((d->flags & OPTF_SECRET) && set)
         buf_adds(b, "***");
+    else if ((d->flags & OPTF_USERINFO) && d->type == OPT_STRING && set)
+        url_list_redact(b, *(char *const *)v);
     else
         opt_fmt_value(b, d, v);
 }

@@ -40,6 +40,8 @@ enum opt_source { OPT_SRC_DEFAULT, OPT_SRC_CONFIG, OPT_SRC_ENV, OPT_SRC_ARGV };
 #define OPTF_MODE 0x40u      /* one of the exclusive modes: a higher source replaces the others */
 #define OPTF_NODE 0x80u      /* only has an effect with --node (documentation and a warning) */
 #define OPTF_ACTION 0x100u   /* does something and exits (--help): no mode needed */
+#define OPTF_USERINFO 0x200u /* URLs whose user:password@ is a secret: blanked out of argv
+                              * once read, left out of messages and of the values shown */
 
 /* Modes an option applies to; 0 = any. Given on the command line with another mode, it is
  * a usage error; from a config file or the environment it is ignored. */

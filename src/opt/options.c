@@ -198,9 +198,11 @@ const struct opt_def options_table[] = {
       "FILE", "also write the end-of-run summary to FILE, as one JSON object with the "
       "counters of the summary line and the exit status", NULL, NULL },
 
-    { "node", NULL, 0, OPT_STRING, O(node), NULL, 0, 0, "ESPCAP_NODE", OPTF_SEED, 0, SEC_INDEX,
+    { "node", NULL, 0, OPT_STRING, O(node), NULL, 0, 0, "ESPCAP_NODE",
+      OPTF_SEED | OPTF_USERINFO, 0, SEC_INDEX,
       "NODES", "index into Elasticsearch/OpenSearch: HOST:PORT (http), a URL "
-      "(https://host:9200), or a comma-separated list of either", NULL, check_node },
+      "(https://host:9200), or a comma-separated list of either; a URL's user:password@ is "
+      "that node's basic auth, hidden as --user's is", NULL, check_node },
     { "index-prefix", NULL, 0, OPT_STRING, O(index_prefix), "packets", 0, 0,
       "ESPCAP_INDEX_PREFIX", OPTF_NODE, 0, SEC_INDEX, "NAME", "daily indices NAME-YYYY-MM-DD",
       NULL, check_index_prefix },
@@ -398,7 +400,8 @@ static void man_page(FILE *out)
           ".TP\n.B 2\nbad command line, config file or environment; invalid capture filter; "
           "unknown interface\n"
           ".TP\n.B 3\ncould not start or could not deliver (no protocols.list, node "
-          "unreachable at start\\-up, credentials refused, interface down, no permission to "
+          "unreachable at start\\-up, its TLS certificate not verified, credentials refused, "
+          "interface down, no permission to "
           "capture, ...)\n"
           ".TP\n.B 130, 143\na file or directory run stopped by SIGINT or SIGTERM after "
           "delivering what had been read\n"

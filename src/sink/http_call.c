@@ -13,7 +13,7 @@ static long send_once(struct http_client *c, size_t node, const char *method, co
                       long total_ms, struct buf *answer)
 {
     CURL *h = c->sync;
-    http_setup_handle(c, h, connect_ms, total_ms);
+    http_setup_handle(c, h, node, connect_ms, total_ms, c->curl_error);
     struct buf url;
     buf_init(&url, 128);
     buf_printf(&url, "%s%s", c->nodes[node].url, path);
@@ -34,6 +34,7 @@ static long send_once(struct http_client *c, size_t node, const char *method, co
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
     buf_reset(answer);
     CURLcode rc = curl_easy_perform(h);
+    c->sync_rc = rc;
     curl_slist_free_all(hdr);
     buf_fini(&url);
     buf_cstr(answer);
@@ -43,7 +44,7 @@ static long send_once(struct http_client *c, size_t node, const char *method, co
     else if (too_big)
         snprintf(c->error, sizeof c->error, "an answer larger than %zu bytes", t.limit);
     else
-        snprintf(c->error, sizeof c->error, "%s", curl_easy_strerror(rc));
+        http_reason(c->error, sizeof c->error, rc, c->curl_error);
     return status;
 }
 
@@ -90,6 +91,7 @@ long http_wait_ready(struct http_client *c, const char *path, double wait,
     long status = -1;
     for (;;) {
         /* One send to every node, then wait out the backoff, until the deadline. */
+        char tls[512] = "";
         for (size_t k = 0; k < c->n_nodes && status < 0; k++) {
             struct http_node *n = &c->nodes[k];
             long st = send_once(c, k, "GET", path, NULL, 0, NULL, connect_ms, total_ms, answer);
@@ -97,6 +99,10 @@ long http_wait_ready(struct http_client *c, const char *path, double wait,
                 char why[512];
                 snprintf(why, sizeof why, "%s", c->error);
                 snprintf(c->error, sizeof c->error, "%s: %.300s", n->shown, why);
+                if (http_tls_refused(c->sync_rc) && !tls[0])
+                    snprintf(tls, sizeof tls, "%s: cannot verify its TLS certificate: %.300s "
+                             "(--cacert names the CA that signed it; --node must use a name "
+                             "the certificate holds)", n->shown, why);
             } else if ((st >= 200 && st < 300) || st == 401 || st == 403) {
                 status = st;
                 *node = k;
@@ -106,6 +112,10 @@ long http_wait_ready(struct http_client *c, const char *path, double wait,
         }
         if (status >= 0)
             break;
+        if (tls[0]) {
+            snprintf(c->error, sizeof c->error, "%s", tls);
+            break;
+        }
         double now = http_now();
         if (now >= deadline) {
             char tmp[512];

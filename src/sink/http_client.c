@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "../util/log.h"
+#include "../util/url.h"
 #include "http_int.h"
 
 double http_now(void)
@@ -21,70 +22,71 @@ double http_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The URL without "user:password@", for messages. */
-static char *redact(const char *url)
-{
-    const char *scheme = strstr(url, "://");
-    const char *host = scheme ? scheme + 3 : url;
-    const char *at = strchr(host, '@');
-    const char *slash = strchr(host, '/');
-    if (!at || (slash && at > slash))
-        return xstrdup(url);
-    size_t pre = (size_t)(host - url);
-    char *s = xmalloc(strlen(url) + 1);
-    memcpy(s, url, pre);
-    strcpy(s + pre, at + 1);
-    return s;
-}
-
 static void free_nodes(struct http_node *nodes, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(nodes[i].url);
         free(nodes[i].shown);
+        free(nodes[i].user);
+        free(nodes[i].password);
     }
     free(nodes);
 }
 
-/* Splits "a, https://b:9200/,c" into base URLs. false with the reason in err. */
+/* Splits "a, https://b:9200/,c" into base URLs, taking any user:password@ out of them.
+ * false with the reason in err; no message quotes what may be a password. */
 static bool parse_nodes(const char *list, double backoff, struct http_node **out, size_t *n_out,
                         char *err, size_t errlen)
 {
     struct http_node *nodes = NULL;
-    size_t n_nodes = 0;
-    for (const char *p = list ? list : ""; *p;) {
+    size_t n_nodes = 0, k = 0;
+    for (const char *p = list ? list : ""; *p; k++) {
         size_t n = strcspn(p, ",");
-        while (n && *p == ' ') {
-            p++;
+        const char *item = p;
+        p += n + (p[n] == ',');
+        while (n && *item == ' ') {
+            item++;
             n--;
         }
         size_t m = n;
-        while (m && (p[m - 1] == ' ' || p[m - 1] == '/'))
+        while (m && (item[m - 1] == ' ' || item[m - 1] == '/'))
             m--;
         if (m == 0) {
-            snprintf(err, errlen, "--node: empty node name in '%s'", list);
+            snprintf(err, errlen, "--node: node %zu of the list is empty", k + 1);
             goto fail;
         }
-        bool has_scheme = false;
-        for (size_t i = 0; i + 2 < m; i++)
-            if (p[i] == ':' && p[i + 1] == '/' && p[i + 2] == '/')
-                has_scheme = true;
+        struct http_node node = { .down_until = 0, .backoff = backoff };
+        size_t at, len;
+        bool creds = url_userinfo(item, m, &at, &len);
         struct buf u;
         buf_init(&u, m + 16);
-        if (!has_scheme)
+        if (!memmem(item, m, "://", 3))
             buf_adds(&u, "http://");
-        buf_add(&u, p, m);
+        if (creds) {
+            const char *colon = memchr(item + at, ':', len);
+            size_t ulen = colon ? (size_t)(colon - (item + at)) : len;
+            node.user = url_decode(item + at, ulen);
+            if (colon)
+                node.password = url_decode(colon + 1, len - ulen - 1);
+            buf_add(&u, item, at);
+            buf_add(&u, item + at + len + 1, m - at - len - 1);
+        } else {
+            buf_add(&u, item, m);
+        }
         buf_cstr(&u);
+        node.url = u.p;
+        node.shown = xstrdup(u.p);
+        nodes = xrealloc(nodes, (n_nodes + 1) * sizeof *nodes);
+        nodes[n_nodes++] = node;
+        const char *host = strstr(u.p, "://") + 3;
         if (strncmp(u.p, "http://", 7) != 0 && strncmp(u.p, "https://", 8) != 0) {
-            snprintf(err, errlen, "--node: '%.*s' is not http:// or https://", (int)m, p);
-            buf_fini(&u);
+            snprintf(err, errlen, "--node: '%.200s' is not http:// or https://", u.p);
             goto fail;
         }
-        nodes = xrealloc(nodes, (n_nodes + 1) * sizeof *nodes);
-        nodes[n_nodes++] = (struct http_node){ u.p, redact(u.p), 0, backoff };
-        p += n;
-        if (*p == ',')
-            p++;
+        if (!*host || *host == '/' || *host == ':') {
+            snprintf(err, errlen, "--node: '%.200s' has no host name", u.p);
+            goto fail;
+        }
     }
     if (!n_nodes) {
         snprintf(err, errlen, "--node: no node given");
@@ -158,8 +160,21 @@ struct http_client *http_client_new(const struct http_config *cfg, char *err, si
         return NULL;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (k->authorization) {
+        struct buf h;
+        buf_init(&h, 64);
+        buf_printf(&h, "Authorization: %s", k->authorization);
+        c->headers = curl_slist_append(c->headers, buf_cstr(&h));
+        memset(h.p, 0, h.len); /* curl keeps its own copy */
+        buf_fini(&h);
+    }
     for (const char *const *h = cfg->headers; h && *h; h++)
         c->headers = curl_slist_append(c->headers, *h);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (strncmp(c->nodes[i].url, "http://", 7) == 0 &&
+            (k->user || k->authorization || c->nodes[i].user))
+            log_warn("%s is plain http: the credentials go over the network unencrypted, "
+                     "readable by anyone on the way; use https://", c->nodes[i].shown);
     c->multi = curl_multi_init();
     /* One connection per request that may be on the wire, and one to spare. */
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)k->max_active + 1);
@@ -255,9 +270,32 @@ static size_t collect_req(char *data, size_t size, size_t n, void *ud)
     return http_collect(data, size, n, &t);
 }
 
-void http_setup_handle(struct http_client *c, CURL *h, long connect_ms, long total_ms)
+_Static_assert(sizeof ((struct http_req *)0)->curl_error == CURL_ERROR_SIZE,
+               "an error buffer is CURL_ERROR_SIZE bytes");
+
+void http_reason(char *out, size_t outlen, CURLcode rc, const char *errbuf)
+{
+    size_t n = strlen(errbuf);
+    while (n && (errbuf[n - 1] == '\n' || errbuf[n - 1] == ' '))
+        n--;
+    if (n)
+        snprintf(out, outlen, "%.*s", (int)n, errbuf);
+    else
+        snprintf(out, outlen, "%s", curl_easy_strerror(rc));
+}
+
+bool http_tls_refused(CURLcode rc)
+{
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
+void http_setup_handle(struct http_client *c, CURL *h, size_t node, long connect_ms,
+                       long total_ms, char *errbuf)
 {
     curl_easy_reset(h);
+    errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
@@ -269,7 +307,12 @@ void http_setup_handle(struct http_client *c, CURL *h, long connect_ms, long tot
         struct curl_blob ca = { c->ca.p, c->ca.len, CURL_BLOB_NOCOPY };
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
     }
-    if (c->cfg.user) {
+    const struct http_node *n = &c->nodes[node];
+    if (n->user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, n->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, n->password ? n->password : "");
+    } else if (c->cfg.user) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         if (c->cfg.password) {
             curl_easy_setopt(h, CURLOPT_USERNAME, c->cfg.user);
@@ -339,7 +382,8 @@ static void start(struct http_client *c, struct http_req *r)
         r->h = curl_easy_init();
     CURL *h = r->h;
     r->node = http_pick(c, http_now());
-    http_setup_handle(c, h, c->cfg.connect_timeout_ms, c->cfg.timeout_ms);
+    http_setup_handle(c, h, r->node, c->cfg.connect_timeout_ms, c->cfg.timeout_ms,
+                      r->curl_error);
     buf_reset(&r->url);
     buf_printf(&r->url, "%s%s", c->nodes[r->node].url, r->path);
     curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&r->url));
@@ -474,7 +518,7 @@ static void finish(struct http_client *c, struct http_req *r, CURLcode rc)
     if (rc != CURLE_OK && r->too_big)
         snprintf(r->error, sizeof r->error, "an answer larger than %zu bytes", r->limit);
     else if (rc != CURLE_OK)
-        snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(rc));
+        http_reason(r->error, sizeof r->error, rc, r->curl_error);
     else
         snprintf(r->error, sizeof r->error, "HTTP %ld", status);
     /* 429 says the node is alive but busy: slow this request down, not the node. */

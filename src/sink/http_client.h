@@ -17,6 +17,7 @@ struct http_config {
     const char *nodes;          /* "host:9200" or URLs, comma-separated; no scheme = http:// */
     const char *user;           /* basic auth "user" or "user:password", or NULL */
     const char *password;       /* or NULL */
+    const char *authorization;  /* an Authorization header's value ("ApiKey ..."), or NULL */
     const char *const *headers; /* sent with every request ("Name: value"), NULL-ended; or NULL */
     const char *cacert;         /* CA bundle for TLS verification, or NULL */
     bool insecure;              /* no TLS verification */
@@ -29,8 +30,10 @@ struct http_config {
 };
 
 struct http_node {
-    char *url;         /* base URL without a trailing '/' (may hold user:password@) */
-    char *shown;       /* the URL for messages: credentials removed */
+    char *url;         /* base URL without a trailing '/', and without any user:password@ */
+    char *shown;       /* the URL for messages (the same: it holds no credentials) */
+    char *user;        /* basic auth from the URL's user:password@ (%XX decoded), or NULL; */
+    char *password;    /* these beat the config's user and password for this node */
     double down_until; /* monotonic seconds; 0 = usable */
     double backoff;    /* seconds of its next set-aside */
 };
@@ -63,7 +66,8 @@ struct http_req {
     /* The outcome, for done and on_retry: */
     enum http_outcome outcome;
     long status;              /* HTTP status; 0 when none came (refused, reset, time-out) */
-    char error[256];          /* why the last send failed: curl's words, or "HTTP 503" */
+    char error[256];          /* why the last send failed: curl's words (with its details:
+                               * "SSL certificate problem: ..."), or "HTTP 503" */
     size_t node;              /* the node of the last send */
     int attempts;             /* sends of this submission so far */
     struct buf answer;        /* the last answer's body */
@@ -71,6 +75,7 @@ struct http_req {
     void *h;                  /* CURL easy handle */
     void *hdr;                /* struct curl_slist */
     struct buf gz, url;
+    char curl_error[256];     /* CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE) */
     uint64_t seq;             /* submission order */
     double retry_at;
     int state;
@@ -130,8 +135,10 @@ long http_call(struct http_client *c, const char *method, const char *path, cons
 
 /* GET path on every node in turn until one answers 2xx, or refuses the credentials (401,
  * 403), for up to wait seconds with backoff, saying on stderr that it waits; *stop (if
- * not NULL) set by a signal ends the wait. Returns the status with *node the node that
- * gave it, or -1 with the reason in http_error(). Every node is usable afterwards. */
+ * not NULL) set by a signal ends the wait. A round in which no node answered and one's
+ * TLS certificate could not be verified ends it at once: waiting does not mend that.
+ * Returns the status with *node the node that gave it, or -1 with the reason in
+ * http_error(). Every node is usable afterwards. */
 long http_wait_ready(struct http_client *c, const char *path, double wait,
                      volatile sig_atomic_t *stop, struct buf *answer, size_t *node);
 

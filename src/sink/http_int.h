@@ -25,6 +25,8 @@ struct http_client {
     uint64_t seq;
     uint64_t bytes_out;
     char error[512];
+    char curl_error[CURL_ERROR_SIZE]; /* the sync handle's CURLOPT_ERRORBUFFER */
+    CURLcode sync_rc;                 /* of the last synchronous send */
 };
 
 /* Where a transfer's answer goes: at most limit bytes, else *too_big and a failure. */
@@ -35,8 +37,15 @@ struct http_sink_to {
 };
 
 size_t http_collect(char *data, size_t size, size_t n, void *ud); /* ud: struct http_sink_to */
-/* Everything a request needs on an easy handle (reset first): TLS, auth, time-outs. */
-void http_setup_handle(struct http_client *c, CURL *h, long connect_ms, long total_ms);
+/* Everything a request to node needs on an easy handle (reset first): TLS, auth,
+ * time-outs, an error buffer (errbuf, CURL_ERROR_SIZE bytes, emptied). */
+void http_setup_handle(struct http_client *c, CURL *h, size_t node, long connect_ms,
+                       long total_ms, char *errbuf);
+/* Why a transfer failed: curl's details when its error buffer has them, else the code's
+ * words. */
+void http_reason(char *out, size_t outlen, CURLcode rc, const char *errbuf);
+/* A failure to verify the node's certificate (untrusted, wrong name, bad CA bundle). */
+bool http_tls_refused(CURLcode rc);
 void http_set_method(CURL *h, const char *method, const char *body, size_t len);
 bool http_retryable(long status); /* 408, 429, 5xx */
 

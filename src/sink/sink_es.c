@@ -489,18 +489,17 @@ struct sink *sink_es_new(const struct sink_es_config *cfg, char *err, size_t err
         es_bulk_init(&s->reqs[i].bulk);
         s->reqs[i].s = s;
     }
-    const char *headers[2] = { NULL, NULL };
     if (cfg->es.api_key) {
         struct buf h;
         buf_init(&h, 64);
-        buf_printf(&h, "Authorization: ApiKey %s", cfg->es.api_key);
-        headers[0] = s->auth_header = h.p;
+        buf_printf(&h, "ApiKey %s", cfg->es.api_key);
+        s->auth_header = h.p;
     }
     struct http_config hc = {
         .nodes = cfg->es.nodes,
         .user = cfg->es.user,
         .password = cfg->es.password,
-        .headers = headers,
+        .authorization = s->auth_header,
         .cacert = cfg->es.cacert,
         .insecure = cfg->es.insecure,
         .max_active = s->cfg.in_flight,

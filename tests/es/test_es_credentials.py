@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Where credentials come from, as the node sees them (the Authorization header, recorded
 by a proxy in front of the real node): --user with $ESPCAP_PASSWORD, --password-file (a
-systemd credential too), --api-key-file, a config file; never printed."""
+systemd credential too), --api-key-file, a config file, a node URL's user:password@; never
+printed, a node URL's password neither (test_es_tls.py has them against a server that
+checks them, over TLS)."""
 
 import base64
 
@@ -36,11 +38,15 @@ def test_credentials_from_each_place(es_node, dns_pcap, run_espcap, prefix, tmp_
          "env-pw-4"),
         (["--api-key-file=es-key"], {"CREDENTIALS_DIRECTORY": str(creds)},
          "ApiKey a2V5LWZyb20tZmlsZQ==", "a2V5LWZyb20tZmlsZQ=="),
+        # a node URL's user:password@: '@', '/' and ':' as typed, %2C a comma; it beats --user
+        (["--node=http://erin:url@pw/6:x%2Cy@HOSTPORT", "--user=zed:not-this"], {},
+         basic("erin", "url@pw/6:x,y"), "url@pw/6"),
     ]
     for k, (args, env, want, secret) in enumerate(cases):
         p = f"{prefix}-{k}"
         es_node.clean(p)
         with RecordingProxy(es_node) as proxy:
+            args = [a.replace("HOSTPORT", proxy.hostport) for a in args]
             res = run_espcap(f"--node={proxy.hostport}", f"--index-prefix={p}",
                              f"--file={dns_pcap}", *args,
                              f"--rejected={tmp_path}/rejected.ndjson", cwd=tmp_path, env=env)
@@ -69,3 +75,33 @@ def test_credential_errors(run_espcap, dns_pcap, tmp_path, args, env, names):
     res = run_espcap("--node=127.0.0.1:9", f"--file={dns_pcap}", *args, env=env,
                      cwd=tmp_path)
     assert_usage_error(res, *names)
+
+
+@pytest.mark.parametrize("node", ["ftp://al:pw@s/x@h:9200", "https://al:pw@s/x@h:1,,b:2",
+                                  "https://al:pw@s/x@"],
+                         ids=["scheme", "empty-item", "no-host"])
+def test_bad_node_url_never_echoes_its_password(run_espcap, dns_pcap, tmp_path, node):
+    """A refused --node is named in the error, without its user:password@ (the raw value
+    used to be echoed)."""
+    from test_cli import assert_usage_error
+    res = run_espcap(f"--node={node}", f"--file={dns_pcap}", cwd=tmp_path)
+    line = assert_usage_error(res, "--node")
+    for piece in ("al:pw", "pw@s", "s/x"):
+        assert piece not in res.stderr, f"{piece!r} of the password is printed: {line}"
+
+
+def test_node_url_password_never_printed(run_espcap, dns_pcap, tmp_path):
+    """A password holding '@' and '/' (the redaction kept its tail after the first '@',
+    and all of it when it held a '/'): not in the start-up messages of a node that does
+    not answer, nor in --dump-options=values."""
+    node = "http://al:pw@s/x:y@127.0.0.1:1"
+    res = run_espcap(f"--node={node}", f"--file={dns_pcap}", "--node-wait=1", cwd=tmp_path,
+                     timeout=60)
+    assert res.rc == 3, res.describe()
+    assert "http://127.0.0.1:1" in res.stderr_lines[-1], res.stderr
+    assert "plain http" in res.stderr, f"no warning about credentials over http:\n{res.stderr}"
+    for piece in ("al:pw", "pw@s", "s/x"):
+        assert piece not in res.stderr, f"{piece!r} of the password is printed:\n{res.stderr}"
+    res = run_espcap(f"--node={node}", f"--file={dns_pcap}", "--dump-options=values")
+    assert b"node = http://127.0.0.1:1  # command line" in res.stdout, res.stdout
+    assert b"pw@s" not in res.stdout and b"al:pw" not in res.stdout, res.stdout

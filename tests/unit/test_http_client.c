@@ -166,10 +166,111 @@ static void test_nodes(void)
     struct http_config cfg = { .nodes = "https://u:secret@h:9200/,b:1" };
     struct http_client *c = http_client_new(&cfg, err, sizeof err);
     CHECK(c && http_node_count(c) == 2);
-    CHECK_STR(http_node(c, 0)->url, "https://u:secret@h:9200");
+    /* the credentials leave the URL: curl never sees them there, no message shows them */
+    CHECK_STR(http_node(c, 0)->url, "https://h:9200");
     CHECK_STR(http_node(c, 0)->shown, "https://h:9200");
+    CHECK_STR(http_node(c, 0)->user, "u");
+    CHECK_STR(http_node(c, 0)->password, "secret");
     CHECK_STR(http_node(c, 1)->url, "http://b:1");
+    CHECK(!http_node(c, 1)->user && !http_node(c, 1)->password);
     http_client_free(c);
+    /* '@', '/' and ':' in a password as typed (the last '@' ends it), %XX decoded */
+    cfg.nodes = "https://al:p@ss/w:rd@h:9200/es/,bob:p%2cw%@h2,carl@h3";
+    c = http_client_new(&cfg, err, sizeof err);
+    CHECK(c && http_node_count(c) == 3);
+    CHECK_STR(http_node(c, 0)->url, "https://h:9200/es");
+    CHECK_STR(http_node(c, 0)->shown, "https://h:9200/es");
+    CHECK_STR(http_node(c, 0)->password, "p@ss/w:rd");
+    CHECK_STR(http_node(c, 1)->url, "http://h2");
+    CHECK_STR(http_node(c, 1)->user, "bob");
+    CHECK_STR(http_node(c, 1)->password, "p,w%");
+    CHECK_STR(http_node(c, 2)->user, "carl");
+    CHECK(!http_node(c, 2)->password);
+    http_client_free(c);
+    /* errors never quote what may be a password */
+    CHECK(!http_nodes_check("ftp://u:s3cret@x", err, sizeof err) && strstr(err, "ftp://x") &&
+          !strstr(err, "s3cret"));
+    CHECK(!http_nodes_check("https://u:s3cret@a:1,,b", err, sizeof err) &&
+          strstr(err, "node 2") && !strstr(err, "s3cret"));
+    CHECK(!http_nodes_check("https://u:s3cret@", err, sizeof err) &&
+          strstr(err, "no host") && !strstr(err, "s3cret"));
+}
+
+/* What the client says on stderr between two calls: stderr_begin(), then stderr_end()
+ * returns it (static; the next call overwrites it). */
+static int saved_stderr = -1;
+static FILE *stderr_file;
+
+static void stderr_begin(void)
+{
+    fflush(stderr);
+    stderr_file = tmpfile();
+    saved_stderr = dup(2);
+    dup2(fileno(stderr_file), 2);
+}
+
+static const char *stderr_end(void)
+{
+    static char text[4096];
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    rewind(stderr_file);
+    size_t n = fread(text, 1, sizeof text - 1, stderr_file);
+    text[n] = '\0';
+    fclose(stderr_file);
+    return text;
+}
+
+/* Basic auth as the node receives it: a URL's user:password@ beats the configured user;
+ * an API key is an Authorization header of its own. */
+static void test_credentials_sent(void)
+{
+    struct server *sv = server_start(A_OK, NULL, 0);
+    char nodes[128], err[256];
+    struct buf ans;
+    buf_init(&ans, 64);
+    snprintf(nodes, sizeof nodes, "http://alice:p@ss/w:rd@127.0.0.1:%d", sv->port);
+    struct http_config cfg = { .nodes = nodes, .user = "carol", .password = "cfg-pw" };
+    stderr_begin();
+    struct http_client *c = http_client_new(&cfg, err, sizeof err);
+    const char *said = stderr_end();
+    /* credentials over plain http: a warning naming the node, not the password */
+    char want[128];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d is plain http", sv->port);
+    CHECK(strstr(said, want) != NULL && !strstr(said, "p@ss"));
+    CHECK(c && http_call(c, "GET", "/", NULL, 0, &ans, 1) == 200);
+    fake_lock(sv->node);
+    CHECK(strstr(sv->head, "GET / HTTP/1.1") == sv->head);
+    CHECK(strstr(sv->head, "Authorization: Basic YWxpY2U6cEBzcy93OnJk\r\n") != NULL);
+    fake_unlock(sv->node);
+    http_client_free(c);
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%d", sv->port);
+    stderr_begin();
+    c = http_client_new(&cfg, err, sizeof err);
+    CHECK(strstr(stderr_end(), "plain http") != NULL);
+    CHECK(c && http_call(c, "GET", "/", NULL, 0, &ans, 1) == 200);
+    fake_lock(sv->node);
+    CHECK(strstr(sv->head, "Authorization: Basic Y2Fyb2w6Y2ZnLXB3\r\n") != NULL);
+    fake_unlock(sv->node);
+    http_client_free(c);
+    struct http_config kc = { .nodes = nodes, .authorization = "ApiKey a2V5" };
+    stderr_begin();
+    c = http_client_new(&kc, err, sizeof err);
+    CHECK(strstr(stderr_end(), "plain http") != NULL);
+    CHECK(c && http_call(c, "GET", "/", NULL, 0, &ans, 1) == 200);
+    fake_lock(sv->node);
+    CHECK(strstr(sv->head, "Authorization: ApiKey a2V5\r\n") != NULL);
+    fake_unlock(sv->node);
+    http_client_free(c);
+    /* no credentials: no warning */
+    struct http_config nc = { .nodes = nodes };
+    stderr_begin();
+    c = http_client_new(&nc, err, sizeof err);
+    CHECK(c && !strstr(stderr_end(), "plain http"));
+    http_client_free(c);
+    buf_fini(&ans);
+    server_stop(sv);
 }
 
 static void test_rotation_and_backoff(void)
@@ -490,6 +591,7 @@ int main(void)
     alarm(60); /* a hang is a failure too: retries for ever would never end the test */
     signal(SIGPIPE, SIG_IGN); /* the servers write to clients that gave up */
     test_nodes();
+    test_credentials_sent();
     test_rotation_and_backoff();
     test_503_then_200();
     test_refused_node_passed_over();

@@ -386,6 +386,29 @@ static void check_names(void)
     CHECK(!strstr(s1, "s3cret") && !strncmp(s1, "--user=", 7) && strlen(s1) == 19);
     CHECK(!strcmp(s3, "   ") && !strcmp(s4, "--file=x"));
     done(&f);
+    /* a node URL's user:password@ leaves argv too, the rest stays (ps shows the node) */
+    char n1[] = "--node=https://al:p@s/s@h:9200,bob:x@h2:9200";
+    fresh(&f);
+    CHECK(scan(&f, (char *[]){ "espcap", n1, NULL }));
+    CHECK(!strcmp(f.o.node, "https://al:p@s/s@h:9200,bob:x@h2:9200"));
+    CHECK_STR(n1, "--node=https://        @h:9200,     @h2:9200");
+    struct buf shown;
+    buf_init(&shown, 64);
+    opt_fmt_current(&shown, f.p, opt_find(f.p, "node"));
+    CHECK_STR(buf_cstr(&shown), "https://h:9200,h2:9200"); /* --dump-options=values */
+    buf_fini(&shown);
+    done(&f);
+    /* ... and out of the messages about a bad value */
+    char n2[] = "--node=ftp://al:s3cret@h";
+    fresh(&f);
+    CHECK(!scan(&f, (char *[]){ "espcap", n2, NULL }) && strstr(f.p->err, "ftp://h") &&
+          !strstr(f.p->err, "s3cret"));
+    done(&f);
+    setenv("ESPCAP_NODE", "https://al:s3cret@h,,x", 1);
+    fresh(&f);
+    CHECK(!opt_apply_env(f.p) && strstr(f.p->err, "ESPCAP_NODE") && !strstr(f.p->err, "s3cret"));
+    done(&f);
+    unsetenv("ESPCAP_NODE");
     /* a repeatable option collects its values from every source, lowest first */
     const char *cfg = write_file("list.conf", "ignore = a*\nignore=\"b c\"\n");
     char l1[] = "--ignore=d", l2[] = "--ign", l3[] = "e";
