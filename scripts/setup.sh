@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 
 # Build: compiler, pkg-config, libwireshark, libpcap, libcurl, glib headers.
 # Tests: tshark/capinfos (the oracle), jq, pytest, Java 17 + Maven (the test OpenSearch node),
-# iproute2 and tcpreplay (live-capture tests and benchmarks).
+# iproute2 and tcpreplay (live-capture tests and benchmarks), nginx and openssl (a TLS proxy
+# that checks credentials in front of the test node, and certificates the tests make).
 PKGS="build-essential pkg-config libwireshark-dev libglib2.0-dev libpcap-dev libcurl4-openssl-dev
-zlib1g-dev tshark jq curl openjdk-17-jdk-headless maven iproute2 tcpreplay python3"
+zlib1g-dev tshark jq curl openjdk-17-jdk-headless maven iproute2 tcpreplay python3 nginx-light
+openssl"
 # (tshark's package brings editcap, mergecap and capinfos, which the oracle tests use.)
 
 missing=""
@@ -24,6 +26,16 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -q
     # tshark asks whether non-root users may capture; the default (no) is fine.
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
+    # Debian starts and enables nginx as a service on :80; the tests run their own nginx
+    # on free loopback ports, so the service does not stay.
+    case " $missing " in
+    *" nginx-light "*)
+        if [ -d /run/systemd/system ]; then
+            $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+        else
+            $SUDO service nginx stop >/dev/null 2>&1 || true
+        fi ;;
+    esac
 fi
 # pytest, and the communityid package (an independent Community ID implementation the
 # tests compare with), for whichever python3 is first on PATH. Debian's python3 is

@@ -64,15 +64,22 @@ def make_cert(d, ca, cn, ips=(), dns=None, name="server"):
 
 
 class Nginx:
-    def __init__(self, workdir, servers, ports=1):
+    """main: more directives for the main context. Started as root, the workers run as
+    root too ("user root;"), so that they can read files in the test's private folders
+    (an auth_basic_user_file in pytest's 0700 tmp_path)."""
+
+    def __init__(self, workdir, servers, ports=1, main=""):
         self.dir = Path(workdir) / f"nginx-{os.getpid()}-{time.monotonic_ns()}"
         self.dir.mkdir(parents=True)
         (self.dir / "logs").mkdir()
         self.ports = [free_port() for _ in range(ports)]
         self.port = self.ports[0]
         subst = {"port": self.port, **{f"port{i}": p for i, p in enumerate(self.ports)}}
+        if os.geteuid() == 0:
+            main = "user root;\n" + main
         conf = f"""
 daemon off;
+{main}
 worker_processes 1;
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/logs/error.log warn;
