@@ -60,7 +60,7 @@ static bool parse_nodes(const char *list, double backoff, struct http_node **out
         bool creds = url_userinfo(item, m, &at, &len);
         struct buf u;
         buf_init(&u, m + 16);
-        if (!memmem(item, m, "://", 3))
+        if (!url_scheme_len(item, m))
             buf_adds(&u, "http://");
         if (creds) {
             const char *colon = memchr(item + at, ':', len);

@@ -2,16 +2,25 @@
 /* url: the user:password part of node URLs (see url.h). */
 #include "url.h"
 
+#include <ctype.h>
 #include <string.h>
+
+size_t url_scheme_len(const char *s, size_t n)
+{
+    if (!n || !isalpha((unsigned char)s[0]))
+        return 0;
+    for (size_t i = 1; i + 2 < n; i++) {
+        if (s[i] == ':')
+            return s[i + 1] == '/' && s[i + 2] == '/' ? i + 3 : 0;
+        if (!isalnum((unsigned char)s[i]) && !strchr("+-.", s[i]))
+            return 0;
+    }
+    return 0;
+}
 
 bool url_userinfo(const char *s, size_t n, size_t *start, size_t *len)
 {
-    size_t from = 0;
-    for (size_t i = 0; i + 2 < n; i++)
-        if (s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
-            from = i + 3;
-            break;
-        }
+    size_t from = url_scheme_len(s, n);
     for (size_t i = n; i-- > from;)
         if (s[i] == '@') {
             *start = from;

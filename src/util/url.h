@@ -11,8 +11,12 @@
 
 #include "buf.h"
 
-/* The "user:password" of the one URL s[0..n): from after "://" (or from the start when
- * there is no scheme) to the LAST '@', so that a password may hold '@', '/' and ':' as
+/* The length of s[0..n)'s "scheme://" (RFC 3986: a letter, then letters, digits, '+', '-',
+ * '.'), or 0 when it does not start with one. */
+size_t url_scheme_len(const char *s, size_t n);
+
+/* The "user:password" of the one URL s[0..n): from after "scheme://" (or from the start when
+ * there is none) to the LAST '@', so that a password may hold '@', '/' and ':' as
  * typed (a node URL's path may not hold '@'). false when there is no '@'. *start and
  * *len: the span, without the '@'. */
 bool url_userinfo(const char *s, size_t n, size_t *start, size_t *len);

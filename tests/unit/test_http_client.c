@@ -194,6 +194,13 @@ static void test_nodes(void)
           strstr(err, "node 2") && !strstr(err, "s3cret"));
     CHECK(!http_nodes_check("https://u:s3cret@", err, sizeof err) &&
           strstr(err, "no host") && !strstr(err, "s3cret"));
+    /* no scheme: a "://" in the password is not one */
+    cfg.nodes = "al:s3://cret@h:9200";
+    c = http_client_new(&cfg, err, sizeof err);
+    CHECK(c && http_node_count(c) == 1);
+    CHECK_STR(http_node(c, 0)->url, "http://h:9200");
+    CHECK_STR(http_node(c, 0)->password, "s3://cret");
+    http_client_free(c);
 }
 
 /* What the client says on stderr between two calls: stderr_begin(), then stderr_end()
