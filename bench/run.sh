@@ -8,6 +8,8 @@ python3 bench/file_vs_tshark.py --packets "${1:-200000}" --runs "${2:-3}"
 python3 bench/file_vs_tshark.py --http 100 --runs "${2:-3}"
 echo "== indexing into a local OpenSearch node: espcap vs tshark -T ek + curl _bulk"
 python3 bench/index_vs_tshark.py --packets "${1:-200000}"
+echo "== indexing with and without TLS, with and without --compress (nginx in front of the node)"
+python3 bench/index_tls.py --packets 20000 --runs "${2:-3}"
 if [ -f bench/live_rate.py ] && [ "$(id -u)" -eq 0 ]; then
     echo "== live capture: highest rate without kernel drops (tcpreplay on a veth pair)"
     python3 bench/live_rate.py
