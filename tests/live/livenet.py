@@ -777,8 +777,10 @@ class Node:
         return node_http.request(self.url, method, path, body, timeout, ok)
 
     def count(self, prefix):
-        self.request("POST", f"/{prefix}-*/_refresh", ok=(200, 404))
-        st, obj = self.request("GET", f"/{prefix}-*/_count", ok=(200, 404))
+        """Documents in <prefix>-*; 0 while there is no index, or while a new one's shards are
+        not yet started (503 all shards failed)."""
+        self.request("POST", f"/{prefix}-*/_refresh", ok=(200, 404, 503))
+        st, obj = self.request("GET", f"/{prefix}-*/_count", ok=(200, 404, 503))
         return obj.get("count", 0) if st == 200 else 0
 
     def all_docs(self, prefix, limit=10000):
