@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../util/buf.h"
+#include "../util/hash.h"
 #include "cap.h"
 
 struct cap_file {
@@ -257,37 +258,22 @@ struct cap_source *cap_file_open(const char *path, char *err, size_t errlen)
 
 uint64_t cap_hash(uint64_t h, const void *p, size_t n)
 {
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return hash_fnv1a(h, p, n);
 }
 
 uint64_t cap_packet_hash(const wtap_rec *rec, const uint8_t *data)
 {
     size_t n = rec->rec_type == REC_TYPE_PACKET ? rec->rec_header.packet_header.caplen : 0;
-    uint64_t h = mix((uint64_t)rec->ts.secs * 1000000007ull + (uint64_t)rec->ts.nsecs) ^ n;
+    uint64_t h = hash_mix64((uint64_t)rec->ts.secs * 1000000007ull + (uint64_t)rec->ts.nsecs) ^ n;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, data + i, 8);
-        h = (h ^ mix(w)) * 0x9e3779b97f4a7c15ull;
+        h = (h ^ hash_mix64(w)) * 0x9e3779b97f4a7c15ull;
     }
     uint64_t w = 0;
     memcpy(&w, data + i, n - i);
-    return mix(h ^ mix(w ^ (uint64_t)(n - i)));
+    return hash_mix64(h ^ hash_mix64(w ^ (uint64_t)(n - i)));
 }
 
 void cap_close(struct cap_source *src)

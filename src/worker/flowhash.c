@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "../util/hash.h"
+
 /* Values of wiretap's WTAP_ENCAP_* (wiretap/wtap.h); spelled out so that this module and
  * its unit test need no Wireshark headers. */
 enum {
@@ -11,31 +13,11 @@ enum {
     ENC_RAW_IP4 = 129, ENC_RAW_IP6 = 130, ENC_LOOP = 174, ENC_SLL2 = 210, ENC_PPI = 97,
 };
 
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
-static uint64_t bytes_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* Symmetric: the same for (a, b) and (b, a); never 0. */
 static uint64_t pair(const uint8_t *a, const uint8_t *b, size_t n)
 {
-    uint64_t x = bytes_hash(a, n), y = bytes_hash(b, n);
-    uint64_t h = mix((x ^ y) * 0x9e3779b97f4a7c15ull + (x + y));
+    uint64_t x = hash_fnv1a(HASH_FNV1A_SEED, a, n), y = hash_fnv1a(HASH_FNV1A_SEED, b, n);
+    uint64_t h = hash_mix64((x ^ y) * 0x9e3779b97f4a7c15ull + (x + y));
     return h ? h : 1;
 }
 
