@@ -485,6 +485,13 @@ bool http_retry(struct http_client *c, struct http_req *r, const char *why)
     return true;
 }
 
+void http_hurry(struct http_client *c)
+{
+    for (size_t i = 0; i < c->n_out; i++)
+        if (c->out[i]->state == RS_WAITING)
+            c->out[i]->retry_at = 0;
+}
+
 void http_cancel(struct http_client *c, struct http_req *r)
 {
     if (r->state == RS_ACTIVE) {

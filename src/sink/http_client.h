@@ -115,6 +115,8 @@ void http_submit(struct http_client *c, struct http_req *r);
  * the reason given to on_retry; the caller may first point r->body and r->body_len at a
  * new body. false, doing nothing, when max_tries are spent: the caller settles r. */
 bool http_retry(struct http_client *c, struct http_req *r, const char *why);
+/* Every request waiting for its retry is due now (a last chance before the end). */
+void http_hurry(struct http_client *c);
 /* Takes a submitted request back without calling done (nothing if it is not submitted). */
 void http_cancel(struct http_client *c, struct http_req *r);
 size_t http_active(const struct http_client *c);      /* on the wire */

@@ -1,20 +1,20 @@
 /* test_http_client: the generic HTTP client against local servers that misbehave (refuse,
  * reset mid-answer, 503 then 200, answer too slowly, send garbage): node rotation, backoff,
- * retries, time-outs. Each server is a fake node (fakenode.h) with a script of answers. */
+ * retries, time-outs. Each server is a raw HTTP server (rawhttp.h) with a script of answers. */
 #include <signal.h>
 #include <stdbool.h>
 #include <zlib.h>
 
 #include "../../src/sink/http_client.h"
-#include "fakenode.h"
+#include "rawhttp.h"
 #include "testhelp.h"
 
 enum act { A_OK, A_503, A_429, A_400, A_401, A_RESET, A_SLOW, A_DELAY, A_GARBAGE, A_BIG };
 
-/* A fake node that answers from a script, then with its fallback; it keeps the last
- * request (read them under fake_lock). */
+/* A raw HTTP server that answers from a script, then with its fallback; it keeps the last
+ * request (read them under raw_lock). */
 struct server {
-    struct fake_node *node;
+    struct raw_node *node;
     int port;
     enum act script[16];
     int n_script;
@@ -24,7 +24,7 @@ struct server {
     size_t body_len;
 };
 
-static void scripted(void *ctx, const struct fake_request *rq, struct fake_answer *ans)
+static void scripted(void *ctx, const struct raw_request *rq, struct raw_answer *ans)
 {
     struct server *sv = ctx;
     snprintf(sv->head, sizeof sv->head, "%s", rq->head);
@@ -37,11 +37,11 @@ static void scripted(void *ctx, const struct fake_request *rq, struct fake_answe
     case A_429: ans->status = 429; break;
     case A_400: ans->status = 400; break;
     case A_401: ans->status = 401; break;
-    case A_RESET: ans->action = FAKE_RESET; break;
-    case A_SLOW: ans->action = FAKE_SLOW; break;
-    case A_DELAY: ans->action = FAKE_DELAY; break;
-    case A_GARBAGE: ans->action = FAKE_GARBAGE; break;
-    case A_BIG: ans->action = FAKE_BIG; break;
+    case A_RESET: ans->action = RAW_RESET; break;
+    case A_SLOW: ans->action = RAW_SLOW; break;
+    case A_DELAY: ans->action = RAW_DELAY; break;
+    case A_GARBAGE: ans->action = RAW_GARBAGE; break;
+    case A_BIG: ans->action = RAW_BIG; break;
     }
     if (ans->status != 200)
         snprintf(ans->body, sizeof ans->body, "{\"error\":\"status %d\"}", ans->status);
@@ -53,25 +53,25 @@ static struct server *server_start(enum act fallback, const enum act *script, in
     sv->fallback = fallback;
     memcpy(sv->script, script, (size_t)n * sizeof *script);
     sv->n_script = n;
-    sv->node = fake_start(scripted, sv);
+    sv->node = raw_start(scripted, sv);
     sv->port = sv->node->port;
     return sv;
 }
 
-static int served(struct server *sv) { return fake_served(sv->node); }
+static int served(struct server *sv) { return raw_served(sv->node); }
 
 /* The answer to the next request. */
 static void script_next(struct server *sv, enum act a)
 {
-    fake_lock(sv->node);
+    raw_lock(sv->node);
     sv->script[sv->node->served] = a;
     sv->n_script = sv->node->served + 1;
-    fake_unlock(sv->node);
+    raw_unlock(sv->node);
 }
 
 static void server_stop(struct server *sv)
 {
-    fake_stop(sv->node);
+    raw_stop(sv->node);
     free(sv);
 }
 
@@ -247,28 +247,28 @@ static void test_credentials_sent(void)
     snprintf(want, sizeof want, "http://127.0.0.1:%d is plain http", sv->port);
     CHECK(strstr(said, want) != NULL && !strstr(said, "p@ss"));
     CHECK(c && http_call(c, "GET", "/", NULL, 0, &ans, 1) == 200);
-    fake_lock(sv->node);
+    raw_lock(sv->node);
     CHECK(strstr(sv->head, "GET / HTTP/1.1") == sv->head);
     CHECK(strstr(sv->head, "Authorization: Basic YWxpY2U6cEBzcy93OnJk\r\n") != NULL);
-    fake_unlock(sv->node);
+    raw_unlock(sv->node);
     http_client_free(c);
     snprintf(nodes, sizeof nodes, "127.0.0.1:%d", sv->port);
     stderr_begin();
     c = http_client_new(&cfg, err, sizeof err);
     CHECK(strstr(stderr_end(), "plain http") != NULL);
     CHECK(c && http_call(c, "GET", "/", NULL, 0, &ans, 1) == 200);
-    fake_lock(sv->node);
+    raw_lock(sv->node);
     CHECK(strstr(sv->head, "Authorization: Basic Y2Fyb2w6Y2ZnLXB3\r\n") != NULL);
-    fake_unlock(sv->node);
+    raw_unlock(sv->node);
     http_client_free(c);
     struct http_config kc = { .nodes = nodes, .authorization = "ApiKey a2V5" };
     stderr_begin();
     c = http_client_new(&kc, err, sizeof err);
     CHECK(strstr(stderr_end(), "plain http") != NULL);
     CHECK(c && http_call(c, "GET", "/", NULL, 0, &ans, 1) == 200);
-    fake_lock(sv->node);
+    raw_lock(sv->node);
     CHECK(strstr(sv->head, "Authorization: ApiKey a2V5\r\n") != NULL);
-    fake_unlock(sv->node);
+    raw_unlock(sv->node);
     http_client_free(c);
     /* no credentials: no warning */
     struct http_config nc = { .nodes = nodes };
@@ -333,11 +333,11 @@ static void test_503_then_200(void)
     CHECK(http_node(c, 0)->down_until == 0 && http_node(c, 0)->backoff == 0.05);
     CHECK(http_outstanding(c) == 0 && http_active(c) == 0);
     CHECK(http_bytes_out(c) == 3 * r.body_len);
-    fake_lock(sv->node);
+    raw_lock(sv->node);
     CHECK(strstr(sv->head, "POST /_bulk HTTP/1.1") == sv->head);
     CHECK(strcasestr(sv->head, "Content-Type: application/x-ndjson") != NULL);
     CHECK(sv->body_len == r.body_len && memcmp(sv->body, r.body, r.body_len) == 0);
-    fake_unlock(sv->node);
+    raw_unlock(sv->node);
 
     /* A 429 slows the request down but leaves the node in use. */
     script_next(sv, A_429);
@@ -345,6 +345,21 @@ static void test_503_then_200(void)
     http_submit(c, &r);
     run(c, ps, 1, 5);
     CHECK(r.status == 200 && p.retries == 1 && p.down_at_retry[0] == 0);
+
+    /* The end of a live run (http_hurry): a request waiting for its retry goes at once. */
+    prepare(&r, &p, c, 0);
+    http_submit(c, &r);
+    run(c, ps, 1, 5);
+    r.attempts = 8; /* the longest backoff: 0.2 s */
+    CHECK(http_retry(c, &r, "again"));
+    http_pump(c, 0);
+    CHECK(http_active(c) == 0 && http_outstanding(c) == 1); /* not due yet */
+    http_hurry(c);
+    http_pump(c, 0);
+    CHECK(http_active(c) == 1);
+    p.done = 0;
+    run(c, ps, 1, 5);
+    CHECK(p.done == 1 && r.status == 200 && http_outstanding(c) == 0);
 
     /* Live mode sends once: the failure is the caller's to settle. */
     script_next(sv, A_503);
@@ -363,7 +378,7 @@ static void test_refused_node_passed_over(void)
 {
     struct server *sv = server_start(A_OK, NULL, 0);
     char nodes[96];
-    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", fake_refused_port(), sv->port);
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", raw_refused_port(), sv->port);
     struct http_client *c = client(nodes, 1000, 0);
     struct http_req r[3];
     struct probe p[3], *ps[] = { &p[0], &p[1], &p[2] };
@@ -518,7 +533,7 @@ static void test_gzip(void)
     http_submit(c, &r);
     run(c, ps, 1, 5);
     CHECK(r.status == 200);
-    fake_lock(sv->node);
+    raw_lock(sv->node);
     CHECK(strcasestr(sv->head, "Content-Encoding: gzip") != NULL);
     char plain[256];
     z_stream z;
@@ -531,7 +546,7 @@ static void test_gzip(void)
     CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
     CHECK(z.total_out == r.body_len && memcmp(plain, r.body, r.body_len) == 0);
     inflateEnd(&z);
-    fake_unlock(sv->node);
+    raw_unlock(sv->node);
     http_req_fini(&r);
     http_client_free(c);
     server_stop(sv);
@@ -549,10 +564,10 @@ static void test_sync(void)
     /* Retried until answered. */
     CHECK(http_call(c, "PUT", "/x/_mapping", "{}", 2, &ans, 0) == 200 && served(sv) == 2);
     CHECK(strstr(ans.p, "\"n\":2") != NULL);
-    fake_lock(sv->node);
+    raw_lock(sv->node);
     CHECK(strstr(sv->head, "PUT /x/_mapping HTTP/1.1") == sv->head);
     CHECK(strcasestr(sv->head, "Content-Type: application/json") != NULL);
-    fake_unlock(sv->node);
+    raw_unlock(sv->node);
     /* One try, node set aside: not even sent. */
     http_node_failed(c, 0, http_now());
     CHECK(http_call(c, "GET", "/", NULL, 0, &ans, 1) == -1 && served(sv) == 2);
@@ -560,7 +575,7 @@ static void test_sync(void)
     server_stop(sv);
 
     /* Refused, one try: -1 and curl's reason. */
-    snprintf(nodes, sizeof nodes, "127.0.0.1:%d", fake_refused_port());
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%d", raw_refused_port());
     c = client(nodes, 1000, 0);
     CHECK(http_call(c, "GET", "/", NULL, 0, &ans, 1) == -1 && http_error(c)[0]);
     CHECK(http_node(c, 0)->down_until > 0);
@@ -584,7 +599,7 @@ static void test_sync(void)
     /* 503 then 200 on the second of two nodes; 401 is an answer too. */
     enum act s2[] = { A_503, A_503, A_OK };
     sv = server_start(A_401, s2, 3);
-    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", fake_refused_port(), sv->port);
+    snprintf(nodes, sizeof nodes, "127.0.0.1:%d,127.0.0.1:%d", raw_refused_port(), sv->port);
     c = client(nodes, 1000, 0);
     CHECK(http_wait_ready(c, "/", 5, NULL, &ans, &node) == 200 && node == 1);
     CHECK(http_wait_ready(c, "/", 5, NULL, &ans, &node) == 401 && node == 1);

@@ -1,8 +1,10 @@
-/* fakenode: a tiny HTTP/1.1 server on 127.0.0.1 for unit tests, on a thread of its own. One
- * request per connection; the test's callback decides each answer, including answers no
- * real node gives (a reset mid-answer, too slow, garbage, an endless body). */
-#ifndef ESPCAP_FAKENODE_H
-#define ESPCAP_FAKENODE_H
+/* rawhttp: a tiny HTTP/1.1 server on 127.0.0.1 for the HTTP client's unit test, on a thread
+ * of its own. One request per connection; the test's callback decides each answer at the
+ * HTTP level, including what no real server gives on purpose (a reset mid-answer, too slow,
+ * garbage, an endless body). It is no search engine and never pretends to be one: what
+ * depends on an engine's answers is tested against a real node (tests/es, tests/live). */
+#ifndef ESPCAP_RAWHTTP_H
+#define ESPCAP_RAWHTTP_H
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct fake_request {
+struct raw_request {
     int n;             /* 1 for the first request this node read */
     char method[16];
     char path[512];
@@ -23,35 +25,35 @@ struct fake_request {
     size_t body_len;
 };
 
-enum fake_action {
-    FAKE_ANSWER,  /* status and body */
-    FAKE_RESET,   /* half an answer, then a TCP reset */
-    FAKE_SLOW,    /* the answer after 1.5 s */
-    FAKE_DELAY,   /* the answer after 0.2 s */
-    FAKE_GARBAGE, /* bytes that are not HTTP */
-    FAKE_BIG,     /* an answer of 100000 bytes */
+enum raw_action {
+    RAW_ANSWER,  /* status and body */
+    RAW_RESET,   /* half an answer, then a TCP reset */
+    RAW_SLOW,    /* the answer after 1.5 s */
+    RAW_DELAY,   /* the answer after 0.2 s */
+    RAW_GARBAGE, /* bytes that are not HTTP */
+    RAW_BIG,     /* an answer of 100000 bytes */
 };
 
-struct fake_answer {
-    enum fake_action action;
+struct raw_answer {
+    enum raw_action action;
     int status;
     char body[1 << 16];
 };
 
-/* Called with the node's lock held (fake_lock): the test's state is safe to touch. */
-typedef void (*fake_fn)(void *ctx, const struct fake_request *rq, struct fake_answer *ans);
+/* Called with the node's lock held (raw_lock): the test's state is safe to touch. */
+typedef void (*raw_fn)(void *ctx, const struct raw_request *rq, struct raw_answer *ans);
 
-struct fake_node {
+struct raw_node {
     int fd, port;
     pthread_t th;
     volatile int stop;
     pthread_mutex_t mu;
-    fake_fn fn;
+    raw_fn fn;
     void *ctx;
     int served;
 };
 
-static void fake_say(int fd, const void *p, size_t n)
+static void raw_say(int fd, const void *p, size_t n)
 {
     while (n) {
         ssize_t w = write(fd, p, n);
@@ -62,17 +64,17 @@ static void fake_say(int fd, const void *p, size_t n)
     }
 }
 
-static void fake_answer_with(int fd, int status, const char *body)
+static void raw_answer_with(int fd, int status, const char *body)
 {
     char h[256];
     snprintf(h, sizeof h, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
              "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, strlen(body));
-    fake_say(fd, h, strlen(h));
-    fake_say(fd, body, strlen(body));
+    raw_say(fd, h, strlen(h));
+    raw_say(fd, body, strlen(body));
 }
 
 /* Reads one request (head, then Content-Length bytes of body). */
-static int fake_read(int fd, struct fake_request *rq, char **all)
+static int raw_read(int fd, struct raw_request *rq, char **all)
 {
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap + 1), *end = NULL;
@@ -93,7 +95,7 @@ static int fake_read(int fd, struct fake_request *rq, char **all)
         want = strtoul(cl + 17, NULL, 10);
     const char *ex = strcasestr(buf, "\r\nExpect: 100-continue");
     if (ex && ex < end)
-        fake_say(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        raw_say(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     if (head + want > cap) {
         cap = head + want;
         buf = *all = realloc(buf, cap + 1);
@@ -112,10 +114,10 @@ static int fake_read(int fd, struct fake_request *rq, char **all)
     return 1;
 }
 
-static void *fake_serve(void *arg)
+static void *raw_serve(void *arg)
 {
-    struct fake_node *fn = arg;
-    struct fake_answer *ans = malloc(sizeof *ans);
+    struct raw_node *fn = arg;
+    struct raw_answer *ans = malloc(sizeof *ans);
     while (!fn->stop) {
         struct pollfd p = { fn->fd, POLLIN, 0 };
         if (poll(&p, 1, 20) <= 0)
@@ -123,42 +125,42 @@ static void *fake_serve(void *arg)
         int fd = accept(fn->fd, NULL, NULL);
         if (fd < 0)
             continue;
-        struct fake_request rq;
+        struct raw_request rq;
         char *all = NULL;
-        if (fake_read(fd, &rq, &all)) {
+        if (raw_read(fd, &rq, &all)) {
             pthread_mutex_lock(&fn->mu);
             rq.n = ++fn->served;
-            ans->action = FAKE_ANSWER;
+            ans->action = RAW_ANSWER;
             ans->status = 200;
             snprintf(ans->body, sizeof ans->body, "{\"ok\":true,\"n\":%d}", rq.n);
             fn->fn(fn->ctx, &rq, ans);
             pthread_mutex_unlock(&fn->mu);
             switch (ans->action) {
-            case FAKE_ANSWER: fake_answer_with(fd, ans->status, ans->body); break;
-            case FAKE_RESET: {
+            case RAW_ANSWER: raw_answer_with(fd, ans->status, ans->body); break;
+            case RAW_RESET: {
                 const char *half = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"par";
-                fake_say(fd, half, strlen(half));
+                raw_say(fd, half, strlen(half));
                 struct linger lg = { 1, 0 }; /* close sends a reset */
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
                 break;
             }
-            case FAKE_SLOW:
+            case RAW_SLOW:
                 for (int k = 0; k < 150 && !fn->stop; k++)
                     usleep(10000);
-                fake_answer_with(fd, ans->status, ans->body);
+                raw_answer_with(fd, ans->status, ans->body);
                 break;
-            case FAKE_DELAY:
+            case RAW_DELAY:
                 usleep(200000);
-                fake_answer_with(fd, ans->status, ans->body);
+                raw_answer_with(fd, ans->status, ans->body);
                 break;
-            case FAKE_GARBAGE: fake_say(fd, "\x01\x02 SSH-2.0 not HTTP at all\r\n\r\n\xff\xfe", 34); break;
-            case FAKE_BIG: {
+            case RAW_GARBAGE: raw_say(fd, "\x01\x02 SSH-2.0 not HTTP at all\r\n\r\n\xff\xfe", 34); break;
+            case RAW_BIG: {
                 const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n";
-                fake_say(fd, h, strlen(h));
+                raw_say(fd, h, strlen(h));
                 char x[1000];
                 memset(x, 'x', sizeof x);
                 for (int k = 0; k < 100; k++)
-                    fake_say(fd, x, sizeof x);
+                    raw_say(fd, x, sizeof x);
                 break;
             }
             }
@@ -170,9 +172,9 @@ static void *fake_serve(void *arg)
     return NULL;
 }
 
-static inline struct fake_node *fake_start(fake_fn fn, void *ctx)
+static inline struct raw_node *raw_start(raw_fn fn, void *ctx)
 {
-    struct fake_node *n = calloc(1, sizeof *n);
+    struct raw_node *n = calloc(1, sizeof *n);
     pthread_mutex_init(&n->mu, NULL);
     n->fn = fn;
     n->ctx = ctx;
@@ -181,26 +183,26 @@ static inline struct fake_node *fake_start(fake_fn fn, void *ctx)
     socklen_t al = sizeof a;
     if (bind(n->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(n->fd, 16) != 0 ||
         getsockname(n->fd, (struct sockaddr *)&a, &al) != 0) {
-        perror("fake node");
+        perror("raw HTTP server");
         exit(2);
     }
     n->port = ntohs(a.sin_port);
-    pthread_create(&n->th, NULL, fake_serve, n);
+    pthread_create(&n->th, NULL, raw_serve, n);
     return n;
 }
 
-static inline void fake_lock(struct fake_node *n) { pthread_mutex_lock(&n->mu); }
-static inline void fake_unlock(struct fake_node *n) { pthread_mutex_unlock(&n->mu); }
+static inline void raw_lock(struct raw_node *n) { pthread_mutex_lock(&n->mu); }
+static inline void raw_unlock(struct raw_node *n) { pthread_mutex_unlock(&n->mu); }
 
-static inline int fake_served(struct fake_node *n)
+static inline int raw_served(struct raw_node *n)
 {
-    fake_lock(n);
+    raw_lock(n);
     int s = n->served;
-    fake_unlock(n);
+    raw_unlock(n);
     return s;
 }
 
-static inline void fake_stop(struct fake_node *n)
+static inline void raw_stop(struct raw_node *n)
 {
     n->stop = 1;
     pthread_join(n->th, NULL);
@@ -210,7 +212,7 @@ static inline void fake_stop(struct fake_node *n)
 }
 
 /* A loopback port nothing listens on: connections are refused. */
-static inline int fake_refused_port(void)
+static inline int raw_refused_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
