@@ -1,6 +1,7 @@
 /* es_bulk: _bulk bodies: action lines with stable _ids, answers, spool records. */
 #include "es_bulk.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,7 @@ static void on_item(void *ctx, long i, const struct bulk_item *it)
         r->fate = ES_INDEXED;
     else if (it->status == 409)
         r->fate = ES_ALREADY;
-    else if (it->status == 429 || it->status >= 500 || it->status == 0)
+    else if (it->status == 429 || it->status == 403 || it->status >= 500 || it->status == 0)
         r->fate = ES_AGAIN;
     else
         r->fate = ES_REJECTED;
@@ -86,6 +87,113 @@ bool es_bulk_answer(const char *answer, size_t len, size_t n, struct es_item_res
     bool errors;
     struct answer a = { n, res };
     return ejson_bulk_items(answer, len, &errors, on_item, &a) == (long)n;
+}
+
+/* A JSON value as plain words: a string without its quotes, anything else as written, at
+ * most max bytes, control characters as spaces. Appends to out (at o, of outlen). */
+static size_t words(struct jspan v, size_t max, char *out, size_t o, size_t outlen)
+{
+    const char *p = v.p;
+    size_t n = v.n;
+    if (n >= 2 && p[0] == '"') {
+        p++;
+        n -= 2;
+    }
+    if (n > max)
+        n = max;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++)
+        out[o++] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
+    if (o < outlen)
+        out[o] = '\0';
+    return o;
+}
+
+static struct jspan item_index(const struct es_bulk *b, size_t i)
+{
+    struct jspan a = es_bulk_action(b, i), ix = { "", 0 };
+    if (!ejson_get(a.p, a.n, "create._index", &ix))
+        ix = (struct jspan){ "?", 1 };
+    return ix;
+}
+
+void es_bulk_again_reason(const struct es_bulk *b, const struct es_item_result *res, size_t n,
+                          char *out, size_t outlen, char *detail, size_t dlen)
+{
+    if (detail && dlen)
+        detail[0] = '\0';
+    size_t first = n;
+    for (size_t i = 0; i < n && first == n; i++)
+        if (res[i].fate == ES_AGAIN)
+            first = i;
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    if (first == n)
+        return;
+    const struct es_item_result *r = &res[first];
+    struct jspan type, reason = { "", 0 };
+    size_t o = 0;
+    if (r->error.n && ejson_get(r->error.p, r->error.n, "type", &type)) {
+        o = words(type, 80, out, o, outlen);
+        ejson_get(r->error.p, r->error.n, "reason", &reason);
+    } else if (r->error.n && r->error.p[0] == '"') {
+        o = words(r->error, 80, out, o, outlen); /* an older engine: the error as a string */
+    } else {
+        o += (size_t)snprintf(out + o, outlen - o, "HTTP %d", r->status);
+    }
+    /* The other indices, told apart by name (a handful at most in practice). */
+    struct jspan ix = item_index(b, first), seen[16];
+    size_t n_seen = 0, more = 0;
+    for (size_t i = first + 1; i < n; i++) {
+        if (res[i].fate != ES_AGAIN)
+            continue;
+        struct jspan x = item_index(b, i);
+        bool known = x.n == ix.n && memcmp(x.p, ix.p, x.n) == 0;
+        for (size_t k = 0; k < n_seen && !known; k++)
+            known = x.n == seen[k].n && memcmp(x.p, seen[k].p, x.n) == 0;
+        if (known)
+            continue;
+        if (n_seen < sizeof seen / sizeof seen[0])
+            seen[n_seen++] = x;
+        more++;
+    }
+    if (o + 5 < outlen)
+        o += (size_t)snprintf(out + o, outlen - o, " on ");
+    o = words(ix, 255, out, o, outlen);
+    if (more && o < outlen)
+        o += (size_t)snprintf(out + o, outlen - o, " +%zu more", more);
+    if (reason.n && detail && dlen)
+        words(reason, 200, detail, 0, dlen);
+}
+
+void es_answer_reason(const char *answer, size_t len, char *out, size_t outlen)
+{
+    struct jspan err, type, reason;
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    if (!answer || !len || !ejson_get(answer, len, "error", &err))
+        return;
+    if (err.p[0] == '"') {
+        words(err, 200, out, 0, outlen);
+        return;
+    }
+    size_t o = 0;
+    if (ejson_get(err.p, err.n, "type", &type))
+        o = words(type, 80, out, o, outlen);
+    if (ejson_get(err.p, err.n, "reason", &reason) && o + 3 < outlen) {
+        if (o)
+            o += (size_t)snprintf(out + o, outlen - o, ": ");
+        words(reason, 200, out, o, outlen);
+    }
+}
+
+bool es_answer_blocked(const char *answer, size_t len)
+{
+    struct jspan t;
+    return answer && len && ejson_get(answer, len, "error.type", &t) &&
+           t.n == sizeof "\"cluster_block_exception\"" - 1 &&
+           memcmp(t.p, "\"cluster_block_exception\"", t.n) == 0;
 }
 
 void es_bulk_keep(struct es_bulk *b, const bool *keep)

@@ -40,7 +40,9 @@ struct jspan es_bulk_doc(const struct es_bulk *b, size_t i);
 enum es_fate {
     ES_INDEXED,  /* 200, 201 */
     ES_ALREADY,  /* 409: the same _id is there: an earlier send or an earlier run */
-    ES_AGAIN,    /* 429, 5xx, or no status: may succeed later */
+    ES_AGAIN,    /* 429, 5xx, 403 (an index blocked, say read-only after a full disk, until
+                  * someone frees space: Logstash retries it too), or no status: may
+                  * succeed later */
     ES_REJECTED, /* any other: for good, a dead letter */
 };
 
@@ -54,6 +56,21 @@ struct es_item_result {
  * _bulk answer for n items: nothing can be counted from it (send it all again: what did
  * land answers 409). The error spans point into answer. */
 bool es_bulk_answer(const char *answer, size_t len, size_t n, struct es_item_result *res);
+
+/* Words for what the items of res[0..n) answered ES_AGAIN wait for: the engine's reason
+ * and the index, e.g. "unavailable_shards_exception on packets-2006-12-16 +2 more": the
+ * first such item's error type (or "HTTP <status>"), its index, and how many other indices
+ * such items go to; in detail (if not NULL) its reason, cut short ("" when none). */
+void es_bulk_again_reason(const struct es_bulk *b, const struct es_item_result *res, size_t n,
+                          char *out, size_t outlen, char *detail, size_t dlen);
+
+/* Words for the error of a whole answer ({"error":{"type":...,"reason":...}}, or
+ * {"error":"..."}): "type: reason" cut short; "" when it says none (HTML, say). */
+void es_answer_reason(const char *answer, size_t len, char *out, size_t outlen);
+/* Whether a whole answer is a cluster_block_exception (403: an index or the cluster
+ * blocked for writes, as a full disk makes it): something to wait out, not credentials
+ * refused. */
+bool es_answer_blocked(const char *answer, size_t len);
 
 /* Keeps only the items marked in keep[0..n), in order. */
 void es_bulk_keep(struct es_bulk *b, const bool *keep);

@@ -1,5 +1,5 @@
-/* test_es_bulk: _bulk bodies: action lines and stable _ids, keeping some items, and the
- * spool record round trip. */
+/* test_es_bulk: _bulk bodies: action lines and stable _ids, keeping some items, the spool
+ * record round trip, what answers say (per item, and in words for warnings). */
 #include <stdbool.h>
 
 #include "../../src/sink/es_bulk.h"
@@ -102,6 +102,61 @@ int main(void)
     CHECK(!es_bulk_answer("{\"error\":{\"type\":\"x\"},\"status\":400}", 37, 1, res));
     CHECK(!es_bulk_answer("{\"items\":[{\"create\":{\"status\":201}}", 36, 1, res)); /* cut */
     CHECK(es_bulk_answer("{\"errors\":false,\"items\":[]}", 28, 0, res));
+
+    /* A 403 item (an index blocked read-only by a full disk) waits, as a 429 does. */
+    const char *blocked =
+        "{\"errors\":true,\"items\":[{\"create\":{\"status\":403,\"error\":{\"type\":"
+        "\"cluster_block_exception\",\"reason\":\"index [p-1] blocked by: [FORBIDDEN/8/index "
+        "write (api)];\"}}}]}";
+    CHECK(es_bulk_answer(blocked, strlen(blocked), 1, res) && res[0].fate == ES_AGAIN);
+
+    /* In words: the first waiting item's type, index, the other indices, its reason. */
+    es_bulk_reset(&b);
+    es_bulk_add(&b, "packets-2006-12-16", 1, 1, 1, "{}", 2);
+    es_bulk_add(&b, "packets-2006-12-17", 1, 2, 2, "{}", 2);
+    es_bulk_add(&b, "packets-2006-12-16", 1, 3, 3, "{}", 2);
+    es_bulk_add(&b, "packets-2006-12-18", 1, 4, 4, "{}", 2);
+    es_bulk_add(&b, "packets-2006-12-19", 1, 5, 5, "{}", 2);
+    const char *shards =
+        "{\"errors\":true,\"items\":["
+        "{\"create\":{\"status\":201}},"
+        "{\"create\":{\"status\":503,\"error\":{\"type\":\"unavailable_shards_exception\","
+        "\"reason\":\"[p][0] primary shard is not active\\nTimeout: [1m]\"}}},"
+        "{\"create\":{\"status\":429,\"error\":{\"type\":\"es_rejected_execution_exception\"}}},"
+        "{\"create\":{\"status\":503}},"
+        "{\"create\":{\"status\":400,\"error\":{\"type\":\"x\"}}}]}";
+    CHECK(es_bulk_answer(shards, strlen(shards), 5, res));
+    char why[256], detail[256];
+    es_bulk_again_reason(&b, res, 5, why, sizeof why, detail, sizeof detail);
+    CHECK_STR(why, "unavailable_shards_exception on packets-2006-12-17 +2 more");
+    CHECK_STR(detail, "[p][0] primary shard is not active\\nTimeout: [1m]");
+    res[1].fate = ES_INDEXED; /* then the 429 one comes first, with no reason given */
+    es_bulk_again_reason(&b, res, 5, why, sizeof why, detail, sizeof detail);
+    CHECK_STR(why, "es_rejected_execution_exception on packets-2006-12-16 +1 more");
+    CHECK_STR(detail, "");
+    res[2].fate = ES_INDEXED; /* no error at all: the status */
+    es_bulk_again_reason(&b, res, 5, why, sizeof why, NULL, 0);
+    CHECK_STR(why, "HTTP 503 on packets-2006-12-18");
+    char tiny[12];
+    es_bulk_again_reason(&b, res, 5, tiny, sizeof tiny, NULL, 0); /* cut, never past the end */
+    CHECK(strlen(tiny) == sizeof tiny - 1);
+
+    /* A whole answer's error, in words; a block told from refused credentials. */
+    const char *block = "{\"error\":{\"root_cause\":[],\"type\":\"cluster_block_exception\","
+                        "\"reason\":\"index [p] blocked by: [FORBIDDEN/12/index read-only / "
+                        "allow delete (api)];\"},\"status\":403}";
+    es_answer_reason(block, strlen(block), why, sizeof why);
+    CHECK_STR(why, "cluster_block_exception: index [p] blocked by: [FORBIDDEN/12/index "
+                   "read-only / allow delete (api)];");
+    CHECK(es_answer_blocked(block, strlen(block)));
+    const char *denied = "{\"error\":{\"type\":\"security_exception\",\"reason\":\"no "
+                         "permissions\"},\"status\":403}";
+    CHECK(!es_answer_blocked(denied, strlen(denied)));
+    es_answer_reason("{\"error\":\"old style\"}", 21, why, sizeof why);
+    CHECK_STR(why, "old style");
+    es_answer_reason("<html>413</html>", 16, why, sizeof why);
+    CHECK_STR(why, "");
+    CHECK(!es_answer_blocked("<html>", 6));
 
     buf_fini(&m);
     es_bulk_fini(&r);
