@@ -21,7 +21,8 @@ SRC := src/main.c src/pipeline.c src/report.c src/opt/opt.c src/opt/options.c \
        src/sink/sink_stdout.c src/sink/sink_es.c src/sink/es_admin.c src/sink/es_bulk.c \
        src/sink/es_deadletter.c src/sink/es_engine.c src/sink/es_json.c src/sink/es_schema.c \
        src/sink/http_client.c src/sink/http_call.c src/sink/spool.c \
-       src/util/buf.c src/util/log.c src/util/strset.c src/util/timefmt.c src/util/url.c \
+       src/util/buf.c src/util/fsafe.c src/util/log.c src/util/strset.c src/util/timefmt.c \
+       src/util/url.c \
        src/worker/farm.c src/worker/flowhash.c src/worker/privdrop.c src/worker/recwire.c \
        src/worker/ring.c src/worker/worker.c src/worker/zygote.c
 OBJ := $(SRC:src/%.c=build/obj/%.o)
@@ -34,7 +35,7 @@ UNIT_MODS := build/obj/doc/json.o build/obj/doc/envelope.o build/obj/doc/fieldse
              build/obj/sink/es_bulk.o build/obj/sink/es_deadletter.o build/obj/sink/es_engine.o \
              build/obj/sink/es_json.o build/obj/sink/es_schema.o build/obj/sink/spool.o \
              build/obj/util/buf.o build/obj/util/log.o build/obj/util/strset.o \
-             build/obj/util/timefmt.o build/obj/worker/ring.o build/obj/worker/flowhash.o
+             build/obj/util/timefmt.o build/obj/util/fsafe.o build/obj/worker/ring.o build/obj/worker/flowhash.o
 UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_timefmt build/test_es_json \
               build/test_community_id build/test_fieldsel build/test_ring build/test_flowhash \
               build/test_es_schema build/test_es_engine build/test_es_deadletter build/test_es_bulk \
@@ -43,7 +44,7 @@ UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_t
 # The option table checks values of --node with the HTTP client's node-list parser.
 OPT_MODS := build/obj/opt/opt.o build/obj/opt/options.o build/obj/sink/http_client.o \
             build/obj/sink/es_json.o build/obj/util/log.o build/obj/util/buf.o \
-            build/obj/util/url.o
+            build/obj/util/url.o build/obj/util/fsafe.o
 
 .PHONY: all test unit bench install uninstall clean asan deps docs
 all: espcap build/capgen

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../sink/http_client.h"
+#include "../util/fsafe.h"
 #include "../util/log.h"
 
 #ifndef ESPCAP_VERSION
@@ -723,7 +724,9 @@ int options_load(struct options *o, int argc, char **argv)
         o->keep_state = o->watch || src_of(o, "state-file") != OPT_SRC_DEFAULT;
     char err[512];
     if (o->node) {
-        if (!writable_file(o->rejected, err, sizeof err))
+        /* Dead letters hold packet payloads: util/fsafe.h's rules (the spool folder's are
+         * checked when the sink opens it). */
+        if (!fsafe_check_append(o->rejected, err, sizeof err))
             return usage("--rejected: '%s': %s", o->rejected, err);
         if (o->cacert && access(o->cacert, R_OK) != 0)
             return usage("--cacert: '%s': %s", o->cacert, strerror(errno));

@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../doc/json.h"
 #include "../util/buf.h"
+#include "../util/fsafe.h"
 #include "../util/log.h"
 #include "es_json.h"
 
@@ -15,8 +18,8 @@
 
 struct es_deadletter {
     char *path;
-    FILE *f;
-    bool failed; /* could not be opened: no more tries */
+    int fd;      /* -1 until the first letter (or es_deadletter_open) */
+    bool failed; /* could not be opened or written: no more tries */
     bool announced; /* the first letter was reported */
     struct buf line;
     char error[512];
@@ -26,6 +29,7 @@ struct es_deadletter *es_deadletter_new(const char *path)
 {
     struct es_deadletter *d = xcalloc(1, sizeof *d);
     d->path = xstrdup(path);
+    d->fd = -1;
     buf_init(&d->line, 4096);
     return d;
 }
@@ -34,8 +38,8 @@ void es_deadletter_free(struct es_deadletter *d)
 {
     if (!d)
         return;
-    if (d->f)
-        fclose(d->f);
+    if (d->fd >= 0)
+        close(d->fd);
     buf_fini(&d->line);
     free(d->path);
     free(d);
@@ -68,17 +72,20 @@ static void add_value(struct buf *b, const char *p, size_t n, size_t max)
     }
 }
 
+/* The file holds packet payloads (often credentials): 0600, no symbolic link, a folder
+ * nobody else may swap it in (fsafe). */
 bool es_deadletter_open(struct es_deadletter *d)
 {
-    if (!d->f && !d->failed) {
-        d->f = fopen(d->path, "a");
-        if (!d->f) {
+    if (d->fd < 0 && !d->failed) {
+        char why[256];
+        d->fd = fsafe_open_append(d->path, NULL, why, sizeof why);
+        if (d->fd < 0) {
             snprintf(d->error, sizeof d->error, "%s: cannot open the dead-letter file: %s",
-                     d->path, strerror(errno));
+                     d->path, why);
             d->failed = true;
         }
     }
-    return d->f != NULL;
+    return d->fd >= 0;
 }
 
 bool es_deadletter_write(struct es_deadletter *d, const char *action, size_t alen, int status,
@@ -99,15 +106,28 @@ bool es_deadletter_write(struct es_deadletter *d, const char *action, size_t ale
     buf_adds(b, ",\"document\":");
     add_value(b, doc, dlen, 0);
     buf_adds(b, "}\n");
-    fwrite(b->p, 1, b->len, d->f);
-    return true;
-}
-
-bool es_deadletter_flush(struct es_deadletter *d)
-{
-    if (d->f && fflush(d->f) != 0) {
-        snprintf(d->error, sizeof d->error, "%s: %s", d->path, strerror(errno));
-        return false;
+    /* One write per line, so that the file only ever holds whole lines: a line cut short
+     * (a full disk) is taken back, and no later line is tried. */
+    struct stat st;
+    off_t before = fstat(d->fd, &st) == 0 ? st.st_size : -1;
+    size_t done = 0;
+    while (done < b->len) {
+        ssize_t w = write(d->fd, b->p + done, b->len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(d->error, sizeof d->error, "%s: cannot write a dead letter: %s", d->path,
+                     w < 0 ? strerror(errno) : "nothing written");
+            if (done && before >= 0 && ftruncate(d->fd, before) != 0)
+                log_warn("%s: cannot take back a dead letter cut short: %s", d->path,
+                         strerror(errno));
+            close(d->fd);
+            d->fd = -1;
+            d->failed = true;
+            return false;
+        }
+        done += (size_t)w;
     }
     return true;
 }
+

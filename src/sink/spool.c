@@ -1,4 +1,5 @@
-/* spool: records as numbered files "000000000042.bulk" in a folder, oldest first. */
+/* spool: records as numbered files "000000000042-137.bulk" (the record's number, then how
+ * many items it holds) in a folder, oldest first. */
 #include "spool.h"
 
 #include <dirent.h>
@@ -10,11 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/fsafe.h"
 #include "../util/log.h"
 
 struct entry {
-    uint64_t id;   /* the file's number */
-    uint64_t size; /* bytes on disk */
+    uint64_t id;    /* the file's number */
+    uint64_t size;  /* bytes on disk */
+    uint32_t count; /* items the record holds, as its name says */
+    bool counted;   /* the name says it (files of older versions do not) */
     bool taken;
 };
 
@@ -26,31 +30,62 @@ struct spool {
     size_t taken;
     uint64_t next; /* the next record's id */
     uint64_t bytes;
+    uint64_t lost;  /* items of records that vanished or could not be read */
     int fd;        /* the folder: files are named relative to it, so that a capture that
                     * gave up root still reaches it whatever the folders above allow */
-    int open_errno; /* why fd is -1 */
     struct buf name;
     char leaf[32];
     char error[512];
 };
 
-/* A record's file name inside the folder. */
-static const char *leaf(struct spool *sp, uint64_t id, const char *ext)
+/* A file name inside the folder: "<id>-<count>.<ext>", or "<id>.<ext>" when !counted
+ * (temporary files, and records of older versions). */
+static const char *leaf_of(char *out, size_t outlen, uint64_t id, bool counted, uint32_t count,
+                           const char *ext)
 {
-    snprintf(sp->leaf, sizeof sp->leaf, "%012llu.%s", (unsigned long long)id, ext);
-    return sp->leaf;
+    if (counted)
+        snprintf(out, outlen, "%012llu-%u.%s", (unsigned long long)id, count, ext);
+    else
+        snprintf(out, outlen, "%012llu.%s", (unsigned long long)id, ext);
+    return out;
 }
 
-static const char *file_name(struct spool *sp, struct buf *b, uint64_t id, const char *ext)
+static const char *leaf(struct spool *sp, const struct entry *e, const char *ext)
 {
-    buf_reset(b);
-    buf_printf(b, "%s/%012llu.%s", sp->dir, (unsigned long long)id, ext);
-    return b->p;
+    return leaf_of(sp->leaf, sizeof sp->leaf, e->id, e->counted, e->count, ext);
 }
 
-const char *spool_file(struct spool *sp, uint64_t id) { return file_name(sp, &sp->name, id, "bulk"); }
+static const char *tmp_leaf(struct spool *sp, uint64_t id)
+{
+    return leaf_of(sp->leaf, sizeof sp->leaf, id, false, 0, "tmp");
+}
 
-static void insert(struct spool *sp, uint64_t id, uint64_t size)
+static struct entry *find(struct spool *sp, uint64_t id)
+{
+    for (size_t i = 0; i < sp->n; i++)
+        if (sp->q[i].id == id)
+            return &sp->q[i];
+    return NULL;
+}
+
+/* The path of an entry's file with another extension, for messages. */
+static const char *path_of(struct spool *sp, const struct entry *e, const char *ext)
+{
+    char l[48];
+    buf_reset(&sp->name);
+    buf_printf(&sp->name, "%s/%s", sp->dir,
+               leaf_of(l, sizeof l, e->id, e->counted, e->count, ext));
+    return sp->name.p;
+}
+
+const char *spool_file(struct spool *sp, uint64_t id)
+{
+    struct entry *e = find(sp, id);
+    struct entry none = { id, 0, 0, false, false };
+    return path_of(sp, e ? e : &none, "bulk");
+}
+
+static void insert(struct spool *sp, uint64_t id, uint64_t size, bool counted, uint32_t count)
 {
     if (sp->n == sp->cap) {
         sp->cap = sp->cap ? sp->cap * 2 : 64;
@@ -61,17 +96,9 @@ static void insert(struct spool *sp, uint64_t id, uint64_t size)
         sp->q[i] = sp->q[i - 1];
         i--;
     }
-    sp->q[i] = (struct entry){ id, size, false };
+    sp->q[i] = (struct entry){ id, size, count, counted, false };
     sp->n++;
     sp->bytes += size;
-}
-
-static struct entry *find(struct spool *sp, uint64_t id)
-{
-    for (size_t i = 0; i < sp->n; i++)
-        if (sp->q[i].id == id)
-            return &sp->q[i];
-    return NULL;
 }
 
 /* Takes an entry out of the queue (its file is the caller's business). */
@@ -85,42 +112,102 @@ static void forget(struct spool *sp, struct entry *e)
     sp->n--;
 }
 
-struct spool *spool_open(const char *dir, uint64_t max_bytes)
+/* "000000000042-137.bulk", "000000000042.bulk", "000000000042.tmp". */
+static bool parse_name(const char *name, uint64_t *id, bool *counted, uint32_t *count,
+                       const char **ext)
 {
+    const char *p = name;
+    uint64_t v = 0;
+    for (int i = 0; i < 12; i++, p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *id = v;
+    *counted = false;
+    *count = 0;
+    if (*p == '-') {
+        unsigned long c = 0;
+        const char *d = ++p;
+        while (*p >= '0' && *p <= '9' && p - d < 10)
+            c = c * 10 + (unsigned long)(*p++ - '0');
+        if (p == d || c > UINT32_MAX)
+            return false;
+        *counted = true;
+        *count = (uint32_t)c;
+    }
+    if (*p != '.')
+        return false;
+    *ext = p + 1;
+    return true;
+}
+
+struct spool *spool_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen)
+{
+    if (!fsafe_check_dir(dir, err, errlen))
+        return NULL;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot make it: %s", strerror(errno));
+        return NULL;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot be opened (%s)",
+                 errno == ELOOP ? "a symbolic link" : errno == ENOTDIR ? "not a directory"
+                                                                       : strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (!fsafe_dir_ok(&st, true, err, errlen)) {
+        close(fd);
+        return NULL;
+    }
+    DIR *d = fdopendir(dup(fd));
+    if (!d) {
+        snprintf(err, errlen, "cannot be read: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
     struct spool *sp = xcalloc(1, sizeof *sp);
     sp->dir = xstrdup(dir);
     sp->max = max_bytes;
+    sp->fd = fd;
     buf_init(&sp->name, 256);
-    mkdir(dir, 0700);
-    sp->fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    sp->open_errno = sp->fd < 0 ? errno : 0;
-    struct stat lst;
-    if (sp->fd < 0 && lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode))
-        sp->open_errno = ELOOP; /* O_NOFOLLOW with O_DIRECTORY says ENOTDIR */
-    DIR *d = sp->fd >= 0 ? fdopendir(dup(sp->fd)) : NULL;
-    if (!d) {
-        log_warn("spool %s: %s", dir, sp->open_errno == ELOOP ? "a symbolic link: not used"
-                                                              : strerror(errno));
-        return sp;
-    }
     size_t stale = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        unsigned long long id;
-        char ext[8];
-        if (sscanf(e->d_name, "%12llu.%7s", &id, ext) != 2)
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        uint64_t id;
+        bool counted;
+        uint32_t count;
+        const char *ext;
+        if (!parse_name(de->d_name, &id, &counted, &count, &ext))
             continue;
-        if (strcmp(ext, "tmp") == 0) {
+        if (strcmp(ext, "tmp") == 0 && !counted) {
             /* A crash between writing and renaming: the record was never complete. */
-            stale += unlinkat(sp->fd, leaf(sp, id, "tmp"), 0) == 0;
+            stale += unlinkat(sp->fd, de->d_name, 0) == 0;
             continue;
         }
-        struct stat st;
-        if (strcmp(ext, "bulk") != 0 ||
-            fstatat(sp->fd, leaf(sp, id, "bulk"), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        if (strcmp(ext, "bulk") != 0 || fstatat(sp->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode))
             continue;
-        insert(sp, id, (uint64_t)st.st_size);
+        struct entry *twin = find(sp, id);
+        if (twin) {
+            /* A crash while a record was put back, between the rename of its new content
+             * and the removal of the old: the new one holds fewer items. */
+            bool keep_new = counted && twin->counted && count < twin->count;
+            struct entry gone = keep_new ? *twin : (struct entry){ id, 0, count, counted, false };
+            unlinkat(sp->fd, leaf(sp, &gone, "bulk"), 0);
+            if (!keep_new)
+                continue;
+            sp->bytes -= twin->size;
+            twin->size = (uint64_t)st.st_size;
+            twin->count = count;
+            sp->bytes += twin->size;
+            continue;
+        }
+        insert(sp, id, (uint64_t)st.st_size, counted, count);
         if (id >= sp->next)
             sp->next = id + 1;
     }
@@ -145,13 +232,6 @@ void spool_free(struct spool *sp)
 bool spool_give(struct spool *sp, uid_t uid, gid_t gid)
 {
     struct stat st;
-    if (sp->fd < 0) {
-        snprintf(sp->error, sizeof sp->error, "cannot be opened (%s)",
-                 sp->open_errno == ELOOP ? "a symbolic link"
-                                         : sp->open_errno == ENOTDIR ? "not a directory"
-                                                                     : strerror(sp->open_errno));
-        return false;
-    }
     if (fstat(sp->fd, &st) != 0) {
         snprintf(sp->error, sizeof sp->error, "%s", strerror(errno));
         return false;
@@ -167,7 +247,7 @@ bool spool_give(struct spool *sp, uid_t uid, gid_t gid)
         return false;
     }
     for (size_t i = 0; i < sp->n; i++)
-        if (fchownat(sp->fd, leaf(sp, sp->q[i].id, "bulk"), uid, gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+        if (fchownat(sp->fd, leaf(sp, &sp->q[i], "bulk"), uid, gid, AT_SYMLINK_NOFOLLOW) != 0 &&
             errno != ENOENT) {
             snprintf(sp->error, sizeof sp->error, "%s: cannot hand it to uid %u: %s",
                      spool_file(sp, sp->q[i].id), (unsigned)uid, strerror(errno));
@@ -182,19 +262,20 @@ size_t spool_count(const struct spool *sp) { return sp->n; }
 size_t spool_waiting(const struct spool *sp) { return sp->n - sp->taken; }
 uint64_t spool_bytes(const struct spool *sp) { return sp->bytes; }
 uint64_t spool_max(const struct spool *sp) { return sp->max; }
+uint64_t spool_lost(const struct spool *sp) { return sp->lost; }
 
-/* Writes the parts under id: to a temporary name, then renamed. The size, or -1 with the
- * reason in sp->error (nothing left behind). */
-static int64_t write_file(struct spool *sp, uint64_t id, const struct spool_part *parts,
-                          size_t n)
+/* Writes the parts as record id holding count items: to a temporary name, then renamed.
+ * The size, or -1 with the reason in sp->error (nothing left behind). */
+static int64_t write_file(struct spool *sp, uint64_t id, uint32_t count,
+                          const struct spool_part *parts, size_t n)
 {
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%s", leaf(sp, id, "tmp"));
-    const char *fin = spool_file(sp, id);
+    char tmp[48], fin[48];
+    tmp_leaf(sp, id);
+    snprintf(tmp, sizeof tmp, "%s", sp->leaf);
+    leaf_of(fin, sizeof fin, id, true, count, "bulk");
     uint64_t size = 0;
-    int fd = sp->fd < 0 ? -1
-                        : openat(sp->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                                 0600);
+    /* 0600 and no symbolic link: records hold packet payloads. */
+    int fd = openat(sp->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (fd >= 0 && !f)
         close(fd);
@@ -205,37 +286,37 @@ static int64_t write_file(struct spool *sp, uint64_t id, const struct spool_part
     }
     if (f)
         ok = (fclose(f) == 0) && ok;
-    if (ok && renameat(sp->fd, tmp, sp->fd, leaf(sp, id, "bulk")) != 0)
+    if (ok && renameat(sp->fd, tmp, sp->fd, fin) != 0)
         ok = false;
     if (ok)
         return (int64_t)size;
-    snprintf(sp->error, sizeof sp->error, "cannot write %s: %s", fin,
-             sp->fd < 0 ? "the folder cannot be opened" : strerror(errno));
-    if (sp->fd >= 0)
-        unlinkat(sp->fd, tmp, 0);
+    snprintf(sp->error, sizeof sp->error, "cannot write %s/%s: %s", sp->dir, fin,
+             strerror(errno));
+    unlinkat(sp->fd, tmp, 0);
     return -1;
 }
 
-enum spool_rc spool_push(struct spool *sp, const struct spool_part *parts, size_t n)
+enum spool_rc spool_push(struct spool *sp, const struct spool_part *parts, size_t n,
+                         uint32_t count)
 {
     uint64_t size = 0;
     for (size_t i = 0; i < n; i++)
         size += parts[i].n;
     if (sp->bytes + size > sp->max)
         return SPOOL_FULL;
-    int64_t got = write_file(sp, sp->next, parts, n);
+    int64_t got = write_file(sp, sp->next, count, parts, n);
     if (got < 0)
         return SPOOL_ERROR;
-    insert(sp, sp->next++, (uint64_t)got);
+    insert(sp, sp->next++, (uint64_t)got, true, count);
     return SPOOL_OK;
 }
 
 static bool read_file(int dirfd, const char *name, struct buf *out, int *err)
 {
-    int fd = dirfd < 0 ? -1 : openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
-        *err = dirfd < 0 ? EBADF : errno;
+        *err = errno;
         if (fd >= 0)
             close(fd);
         return false;
@@ -253,6 +334,30 @@ static bool read_file(int dirfd, const char *name, struct buf *out, int *err)
     return ok;
 }
 
+/* "137 documents", or words for a record whose name does not say. */
+static const char *its_items(const struct entry *e, char *out, size_t outlen)
+{
+    if (e->counted)
+        snprintf(out, outlen, "%u document%s", e->count, e->count == 1 ? "" : "s");
+    else
+        snprintf(out, outlen, "documents (how many is not known)");
+    return out;
+}
+
+/* A record that cannot be delivered any more: out of the queue, its items counted as lost;
+ * its file (if any) renamed to ext, out of the way of later scans but kept for a person. */
+static void lose(struct spool *sp, struct entry *e, const char *ext)
+{
+    if (ext) {
+        char from[48], to[48];
+        leaf_of(from, sizeof from, e->id, e->counted, e->count, "bulk");
+        leaf_of(to, sizeof to, e->id, e->counted, e->count, ext);
+        renameat(sp->fd, from, sp->fd, to);
+    }
+    sp->lost += e->count;
+    forget(sp, e);
+}
+
 enum spool_rc spool_take(struct spool *sp, struct buf *out, uint64_t *id)
 {
     for (size_t i = 0; i < sp->n;) {
@@ -262,19 +367,26 @@ enum spool_rc spool_take(struct spool *sp, struct buf *out, uint64_t *id)
             continue;
         }
         int err;
-        spool_file(sp, e->id); /* its name for messages */
-        if (read_file(sp->fd, leaf(sp, e->id, "bulk"), out, &err)) {
+        if (read_file(sp->fd, leaf(sp, e, "bulk"), out, &err)) {
             e->taken = true;
             sp->taken++;
             *id = e->id;
             return SPOOL_OK;
         }
-        if (err == ENOENT)
-            log_warn("spool: %s vanished; its documents are not in the spool any more",
-                     sp->name.p);
-        else
-            log_warn("spool: cannot read %s: %s; left aside", sp->name.p, strerror(err));
-        forget(sp, e); /* the next entry is now at i */
+        char items[64], name[512];
+        its_items(e, items, sizeof items);
+        snprintf(name, sizeof name, "%s", path_of(sp, e, "bulk"));
+        if (err == ENOENT) {
+            log_warn("spool: %s vanished; lost with it: %s (counted as dropped)", name, items);
+            lose(sp, e, NULL);
+        } else {
+            log_warn("spool: cannot read %s: %s; dropped with it: %s (counted; the file is kept "
+                     "as %s)", name, err == ELOOP ? "a symbolic link (not followed)"
+                                                  : strerror(err),
+                     items, path_of(sp, e, "unreadable"));
+            lose(sp, e, "unreadable");
+        }
+        /* the next entry is now at i */
     }
     return SPOOL_EMPTY;
 }
@@ -284,9 +396,8 @@ void spool_done(struct spool *sp, uint64_t id)
     struct entry *e = find(sp, id);
     if (!e)
         return;
-    spool_file(sp, id); /* its name for messages */
-    if (unlinkat(sp->fd, leaf(sp, id, "bulk"), 0) != 0 && errno != ENOENT)
-        log_warn("spool: cannot remove %s: %s; it may be sent again", sp->name.p,
+    if (unlinkat(sp->fd, leaf(sp, e, "bulk"), 0) != 0 && errno != ENOENT)
+        log_warn("spool: cannot remove %s: %s; it may be sent again", path_of(sp, e, "bulk"),
                  strerror(errno));
     forget(sp, e);
 }
@@ -300,17 +411,25 @@ void spool_release(struct spool *sp, uint64_t id)
     }
 }
 
-void spool_put_back(struct spool *sp, uint64_t id, const struct spool_part *parts, size_t n)
+void spool_put_back(struct spool *sp, uint64_t id, const struct spool_part *parts, size_t n,
+                    uint32_t count)
 {
     struct entry *e = find(sp, id);
     if (!e)
         return;
-    int64_t got = write_file(sp, id, parts, n);
+    char old[48];
+    leaf(sp, e, "bulk");
+    snprintf(old, sizeof old, "%s", sp->leaf);
+    int64_t got = write_file(sp, id, count, parts, n);
     if (got < 0) {
         log_warn("spool: %s; it keeps what it held", sp->error);
     } else {
         sp->bytes = sp->bytes - e->size + (uint64_t)got;
         e->size = (uint64_t)got;
+        e->count = count;
+        e->counted = true;
+        if (strcmp(old, leaf(sp, e, "bulk")) != 0)
+            unlinkat(sp->fd, old, 0);
     }
     spool_release(sp, id);
 }
@@ -319,5 +438,5 @@ void spool_set_aside(struct spool *sp, uint64_t id)
 {
     struct entry *e = find(sp, id);
     if (e)
-        forget(sp, e);
+        lose(sp, e, "bad");
 }

@@ -4,6 +4,7 @@
  * JSON reader of this file's own, not by the one the writer uses. */
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../src/sink/es_deadletter.h"
@@ -180,6 +181,7 @@ struct error_case {
 
 int main(void)
 {
+    umask(022); /* the usual one: the file must still be 0600 */
     snprintf(path, sizeof path, "/tmp/espcap-test-dead-XXXXXX");
     int fd = mkstemp(path);
     close(fd);
@@ -223,8 +225,10 @@ int main(void)
     }
     /* A document that is not JSON (a damaged spool file) still makes a valid line. */
     CHECK(es_deadletter_write(d, action, strlen(action), 413, "{}", 2, "{\"half", 6));
-    CHECK(es_deadletter_flush(d));
     CHECK_STR(es_deadletter_path(d), path);
+    /* Written at once (nothing buffered), by espcap's user only. */
+    struct stat fst;
+    CHECK(stat(path, &fst) == 0 && (fst.st_mode & 0777) == 0600);
 
     size_t len = 0;
     char *all = slurp(&len);
@@ -274,8 +278,37 @@ int main(void)
     CHECK(!es_deadletter_write(d, action, strlen(action), 400, "", 0, doc, strlen(doc)));
     CHECK(strstr(es_deadletter_error(d), "cannot open the dead-letter file") != NULL);
     CHECK(!es_deadletter_write(d, action, strlen(action), 400, "", 0, doc, strlen(doc)));
-    CHECK(es_deadletter_flush(d));
     es_deadletter_free(d);
     es_deadletter_free(NULL);
+
+    /* Never through a symbolic link, never into something that is not a regular file,
+     * never in a folder anyone may write to without the sticky bit. */
+    char dir[64], p2[128], target[128];
+    snprintf(dir, sizeof dir, "/tmp/espcap-test-dead-dir-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(target, sizeof target, "%s/target", dir);
+    snprintf(p2, sizeof p2, "%s/link.ndjson", dir);
+    CHECK(symlink(target, p2) == 0);
+    d = es_deadletter_new(p2);
+    CHECK(!es_deadletter_open(d) && strstr(es_deadletter_error(d), "symbolic link"));
+    CHECK(access(target, F_OK) != 0); /* nothing made at the link's target */
+    es_deadletter_free(d);
+    unlink(p2);
+    CHECK(mkfifo(p2, 0600) == 0);
+    d = es_deadletter_new(p2);
+    CHECK(!es_deadletter_open(d) && strstr(es_deadletter_error(d), "not a regular file"));
+    es_deadletter_free(d);
+    unlink(p2);
+    chmod(dir, 0777);
+    d = es_deadletter_new(p2);
+    CHECK(!es_deadletter_open(d) && strstr(es_deadletter_error(d), "sticky"));
+    es_deadletter_free(d);
+    chmod(dir, 01777); /* as /tmp: a file of espcap's user's own is fine */
+    d = es_deadletter_new(p2);
+    CHECK(es_deadletter_open(d));
+    es_deadletter_free(d);
+    CHECK(stat(p2, &fst) == 0 && (fst.st_mode & 0777) == 0600);
+    unlink(p2);
+    rmdir(dir);
     return TH_DONE("test_es_deadletter");
 }
