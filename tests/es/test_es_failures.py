@@ -99,6 +99,11 @@ def test_429_answers_are_retried(busy_node, http_pcap, index_run, tmp_path):
     # (observed: retried in the hundreds; the node answers 429 items in _bulk)
     assert s["retried"] > 0, f"the node never made espcap retry: {res.summary_line}"
     assert RETRY_MESSAGE.search(res.stderr), res.describe()
+    # the warning names the node's own reason, and the index (or the status of a whole
+    # request refused)
+    assert re.search(r"\d+ documents wait for http://127\.0\.0\.1:\d+: "
+                     r"((es_)?rejected_execution_exception on t-busy-\d{4}-\d\d-\d\d|"
+                     r"HTTP 429 \((es_)?rejected_execution_exception)", res.stderr), res.describe()
     assert busy_node.count(prefix) == 1268
     assert not (tmp_path / "rejected.ndjson").exists()
 
