@@ -41,9 +41,11 @@ UNIT_TESTS := build/test_json build/test_naming build/test_sections build/test_t
               build/test_es_schema build/test_es_engine build/test_es_deadletter build/test_es_bulk \
               build/test_spool build/test_http_client \
               build/test_opt build/test_cap_state
-# The option table checks values of --node with the HTTP client's node-list parser.
+# The option table checks values of --node with the HTTP client's node-list parser, and of
+# --index-interval with the index schema's.
 OPT_MODS := build/obj/opt/opt.o build/obj/opt/options.o build/obj/sink/http_client.o \
-            build/obj/sink/es_json.o build/obj/util/log.o build/obj/util/buf.o \
+            build/obj/sink/es_json.o build/obj/sink/es_schema.o build/obj/doc/json.o \
+            build/obj/util/timefmt.o build/obj/util/log.o build/obj/util/buf.o \
             build/obj/util/url.o build/obj/util/fsafe.o
 
 .PHONY: all test unit bench install uninstall clean asan deps docs

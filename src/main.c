@@ -1,5 +1,6 @@
 /* espcap: options and wiring only. Read the options, build the pipeline (feed, dissector,
  * document builder, sink), run it, report, exit with the status it calls for. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,6 +93,12 @@ static struct sink *build_sink(const struct options *o, char *err, size_t errlen
             .stop = &stop_signal,
         },
         .index_prefix = o->index_prefix,
+        .indices = {
+            .min_year = (int)o->min_year,
+            .max_ahead = (int64_t)ceil(o->max_future), /* 0.5 s must not mean none */
+            .shards = (unsigned)o->shards,
+            .replicas = o->replicas_given ? (int)o->replicas : -1,
+        },
         .chunk = o->chunk,
         .chunk_bytes = o->chunk_bytes,
         .in_flight = o->in_flight,
@@ -102,6 +109,7 @@ static struct sink *build_sink(const struct options *o, char *err, size_t errlen
         .spool_dir = o->spool_dir,
         .spool_max = o->spool_size,
     };
+    es_interval_parse(o->index_interval, &ec.indices.interval); /* checked by the table */
     return sink_es_new(&ec, err, errlen);
 }
 

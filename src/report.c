@@ -200,14 +200,14 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
                    "dropped_interface=%llu", s->interface,
                    (unsigned long long)s->packets, (unsigned long long)s->dropped_kernel,
                    (unsigned long long)s->dropped_interface);
-    char extra[256] = "";
+    char extra[320] = "";
     if (r->cfg.indexing)
         snprintf(extra, sizeof extra, "indexed=%llu already_present=%llu retried=%llu "
-                 "rejected=%llu spooled=%llu replayed=%llu dropped=%llu ",
+                 "rejected=%llu spooled=%llu replayed=%llu dropped=%llu out_of_range=%llu ",
                  (unsigned long long)k->written, (unsigned long long)k->already,
                  (unsigned long long)k->retried, (unsigned long long)k->dead_lettered,
                  (unsigned long long)k->spooled, (unsigned long long)k->replayed,
-                 (unsigned long long)k->dropped);
+                 (unsigned long long)k->dropped, (unsigned long long)k->out_of_range);
     uint64_t cut = s->cut_values;
     double rate = elapsed > 0 ? (double)s->packets / elapsed : 0.0;
     char filtered[48] = "", large[48] = "";
@@ -243,6 +243,7 @@ void report_end(struct report *r, const struct pipeline *p, int exit_status, boo
         json_key_u64(&b, "spooled", k->spooled);
         json_key_u64(&b, "replayed", k->replayed);
         json_key_u64(&b, "dropped", k->dropped);
+        json_key_u64(&b, "out_of_range", k->out_of_range);
     }
     json_key_u64(&b, "cut_values", cut);
     json_key_u64(&b, "bytes", k->bytes);

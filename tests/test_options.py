@@ -240,6 +240,15 @@ def test_every_numeric_option_refuses_bad_values(run_espcap, help_text, small_ca
     ("--node=ftp://x", ["--node", "'ftp://x'"]),
     ("--insecure=yes", ["--insecure", "takes no value"]),
     ("--dump-options=pdf", ["--dump-options", "'pdf'"]),
+    ("--index-interval=week", ["--index-interval", "'week'", "day, month, year, none"]),
+    ("--index-interval=Day", ["--index-interval", "'Day'"]),
+    ("--min-year=10000", ["--min-year", "'10000'", "9999"]),
+    ("--min-year=-1", ["--min-year", "'-1'"]),
+    ("--max-future=604801", ["--max-future", "'604801'", "604800"]),
+    ("--shards=0", ["--shards", "'0'", "1"]),
+    ("--shards=1025", ["--shards", "'1025'", "1024"]),
+    ("--replicas=65", ["--replicas", "'65'", "64"]),
+    ("--replicas=x", ["--replicas", "'x'"]),
 ], ids=lambda x: x if isinstance(x, str) else None)
 def test_bounds(run_espcap, small_capture, arg, names):
     assert_usage_error(run_espcap(f"--file={small_capture}", arg), *names)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../sink/es_schema.h"
 #include "../sink/http_client.h"
 #include "../util/fsafe.h"
 #include "../util/log.h"
@@ -64,10 +65,20 @@ static bool check_index_prefix(const char *v, char *why, size_t whylen)
             snprintf(why, whylen, "must be lower case");
             return false;
         }
-    /* src/sink/sink_es.c keeps index names ("PREFIX-YYYY-MM-DD") in 160 bytes */
+    /* an index name has 255 bytes at most; with "-out-of-range" this leaves room */
     if (strlen(v) > 148) {
         snprintf(why, whylen, "is too long: 148 bytes at most, with -YYYY-MM-DD an index name "
                               "has 159");
+        return false;
+    }
+    return true;
+}
+
+static bool check_interval(const char *v, char *why, size_t whylen)
+{
+    enum es_interval iv;
+    if (!es_interval_parse(v, &iv)) {
+        snprintf(why, whylen, "is not one of day, month, year, none");
         return false;
     }
     return true;
@@ -205,8 +216,28 @@ const struct opt_def options_table[] = {
       "(https://host:9200), or a comma-separated list of either; a URL's user:password@ is "
       "that node's basic auth, hidden as --user's is", NULL, check_node },
     { "index-prefix", NULL, 0, OPT_STRING, O(index_prefix), "packets", 0, 0,
-      "ESPCAP_INDEX_PREFIX", OPTF_NODE, 0, SEC_INDEX, "NAME", "daily indices NAME-YYYY-MM-DD",
-      NULL, check_index_prefix },
+      "ESPCAP_INDEX_PREFIX", OPTF_NODE, 0, SEC_INDEX, "NAME", "indices NAME-YYYY-MM-DD (or as "
+      "--index-interval says), and NAME-out-of-range", NULL, check_index_prefix },
+    { "index-interval", NULL, 0, OPT_STRING, O(index_interval), "day", 0, 0,
+      "ESPCAP_INDEX_INTERVAL", OPTF_NODE, 0, SEC_INDEX, "day|month|year|none",
+      "one index per UTC day of the packet (NAME-YYYY-MM-DD), month (NAME-YYYY-MM), year "
+      "(NAME-YYYY), or one index for all (NAME)", NULL, check_interval },
+    { "min-year", NULL, 0, OPT_UINT, O(min_year), "1990", 0, 9999, NULL, OPTF_NODE, 0,
+      SEC_INDEX, "YEAR", "packets dated before January 1st of YEAR (UTC) go to one index, "
+      "NAME-out-of-range, counted in the summary (out_of_range=), instead of an index per "
+      "day of the odd dates a broken clock or a fuzzed capture gives; 0: no lower limit",
+      "the last four-digit year", NULL },
+    { "max-future", NULL, 0, OPT_SECONDS, O(max_future), "86400", 0, MS(604800), NULL,
+      OPTF_NODE, 0, SEC_INDEX, "SECS", "packets dated more than SECS seconds after this "
+      "machine's clock go to NAME-out-of-range too; 0: no upper limit",
+      "a week: a clock further ahead is broken; 0 turns the check off", NULL },
+    { "shards", NULL, 0, OPT_UINT, O(shards), NULL, 1, 1024, NULL, OPTF_NODE, 0, SEC_INDEX, "N",
+      "primary shards of each new index, set in espcap's index template (default: the "
+      "engine's, 1 since OpenSearch 1 and Elasticsearch 7)", "the engines' own limit", NULL },
+    { "replicas", NULL, 0, OPT_UINT, O(replicas), NULL, 0, 64, NULL, OPTF_NODE, 0, SEC_INDEX,
+      "N", "replicas of each shard of a new index, set in espcap's index template (default: "
+      "the engine's, usually 1; a cluster of one node stays yellow with any replica)",
+      "a replica needs a node of its own", NULL },
     { "chunk", NULL, 0, OPT_UINT, O(chunk), "1000", 1, 1000000, NULL, OPTF_SEED | OPTF_NODE, 0,
       SEC_INDEX, "N", "documents per bulk request", "the answer to a request lists every "
       "document", NULL },
@@ -733,6 +764,7 @@ int options_load(struct options *o, int argc, char **argv)
         int rc = resolve_credentials(o);
         if (rc)
             return rc;
+        o->replicas_given = src_of(o, "replicas") != OPT_SRC_DEFAULT;
     } else {
         for (size_t i = 0; i < p->argv_n; i++)
             if (p->argv_set[i].def->flags & OPTF_NODE)

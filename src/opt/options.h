@@ -46,7 +46,10 @@ struct options {
     char *run_as;
     bool progress, quiet;
     char *summary_json;
-    char *node, *index_prefix;
+    char *node, *index_prefix, *index_interval;
+    uint64_t min_year;
+    double max_future;
+    uint64_t shards, replicas;
     uint64_t chunk, chunk_bytes, in_flight;
     double flush_interval;
     bool compress;
@@ -67,6 +70,7 @@ struct options {
     char *auth_user;            /* credentials for the node, or NULL (owned) */
     char *auth_password;
     char *auth_api_key;
+    bool replicas_given;        /* --replicas given (0 is a value; else the engine's) */
     char protocols_path[PATH_MAX + 32]; /* the protocols.list to use */
 
     struct opt_parser parser;

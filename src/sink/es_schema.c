@@ -1,8 +1,9 @@
-/* es_schema: templates, daily index names, the mapping cache and mapping bodies. */
+/* es_schema: templates, index names by time, the mapping cache and mapping bodies. */
 #include "es_schema.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../doc/json.h"
 #include "../util/timefmt.h"
@@ -13,9 +14,12 @@ struct field {
     enum doc_class cls;
 };
 
+/* The key of the out-of-range index: no period has it. */
+#define OUT_OF_RANGE_KEY INT64_MIN
+
 struct index {
     char *name;
-    int64_t day;
+    int64_t key; /* the period: day, month or year number; 0 for ES_NONE; OUT_OF_RANGE_KEY */
     uint64_t *mapped; /* bitmap by field id: mapped, or its mapping pending */
     size_t words;
 };
@@ -27,6 +31,9 @@ struct pend {
 struct es_schema {
     char *prefix;
     struct es_caps caps;
+    struct es_index_rules rules;
+    int64_t lo, hi;        /* the window: [lo, hi], INT64_MIN / INT64_MAX when open */
+    uint64_t out_of_range; /* documents sent to PREFIX-out-of-range */
     struct index *idx;
     size_t n_idx, last;
     struct field *fields; /* by id */
@@ -40,7 +47,57 @@ struct es_schema *es_schema_new(const char *prefix, const struct es_caps *caps)
     struct es_schema *sc = xcalloc(1, sizeof *sc);
     sc->prefix = xstrdup(prefix);
     sc->caps = *caps;
+    sc->rules = (struct es_index_rules){ ES_DAY, 0, 0, 0, 0, -1 };
+    sc->lo = INT64_MIN;
+    sc->hi = INT64_MAX;
     return sc;
+}
+
+bool es_interval_parse(const char *s, enum es_interval *out)
+{
+    static const char *const names[] = { "day", "month", "year", "none" };
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum es_interval)i;
+            return true;
+        }
+    return false;
+}
+
+const char *es_interval_pattern(enum es_interval iv)
+{
+    switch (iv) {
+    case ES_DAY: return "-YYYY-MM-DD";
+    case ES_MONTH: return "-YYYY-MM";
+    case ES_YEAR: return "-YYYY";
+    case ES_NONE: return "";
+    }
+    return "";
+}
+
+/* Days from 1970-01-01 to January 1st of year (proleptic Gregorian). */
+static int64_t days_to_year(int64_t y)
+{
+    y -= 1; /* the days before January 1st of y are those of the years 1..y-1, and then some */
+    int64_t d = y * 365 + y / 4 - y / 100 + y / 400;
+    return d - 719162; /* the days of the years 1..1969 */
+}
+
+static int64_t clock_now(const struct es_schema *sc)
+{
+    return sc->rules.now ? sc->rules.now : (int64_t)time(NULL);
+}
+
+static void set_hi(struct es_schema *sc)
+{
+    sc->hi = sc->rules.max_ahead > 0 ? clock_now(sc) + sc->rules.max_ahead : INT64_MAX;
+}
+
+void es_schema_set_rules(struct es_schema *sc, const struct es_index_rules *rules)
+{
+    sc->rules = *rules;
+    sc->lo = rules->min_year > 0 ? days_to_year(rules->min_year) * 86400 : INT64_MIN;
+    set_hi(sc);
 }
 
 void es_schema_free(struct es_schema *sc)
@@ -107,10 +164,15 @@ void es_schema_template(const struct es_schema *sc, struct buf *path, struct buf
 {
     bool composable = sc->caps.composable_templates;
     buf_printf(path, "/%s/espcap-%s", composable ? "_index_template" : "_template", sc->prefix);
-    buf_printf(body, "{\"index_patterns\":[\"%s-*\"],", sc->prefix);
+    buf_printf(body, "{\"index_patterns\":[\"%s-*\",\"%s\"],", sc->prefix, sc->prefix);
     buf_adds(body, composable ? "\"priority\":200,\"template\":{" : "\"order\":200,");
     buf_adds(body, "\"settings\":{\"index.mapping.total_fields.limit\":100000,"
-                   "\"index.mapping.depth.limit\":64},");
+                   "\"index.mapping.depth.limit\":64");
+    if (sc->rules.shards)
+        buf_printf(body, ",\"index.number_of_shards\":%u", sc->rules.shards);
+    if (sc->rules.replicas >= 0)
+        buf_printf(body, ",\"index.number_of_replicas\":%d", sc->rules.replicas);
+    buf_adds(body, "},");
     /* Dynamic mapping is only a safety net: every layer field is mapped before use. */
     buf_adds(body, "\"mappings\":{\"date_detection\":false,\"numeric_detection\":false,"
                    "\"dynamic_templates\":[{\"strings_as_keywords\":{\"match_mapping_type\":"
@@ -127,28 +189,68 @@ void es_schema_template(const struct es_schema *sc, struct buf *path, struct buf
 
 int64_t es_schema_day(int64_t secs) { return secs >= 0 ? secs / 86400 : (secs - 86399) / 86400; }
 
+/* The index key of a packet time: its period, or OUT_OF_RANGE_KEY. */
+static int64_t index_key(struct es_schema *sc, int64_t secs)
+{
+    if (secs < sc->lo)
+        return OUT_OF_RANGE_KEY;
+    if (secs > sc->hi) {
+        set_hi(sc); /* the clock has moved on since the window was last set */
+        if (secs > sc->hi)
+            return OUT_OF_RANGE_KEY;
+    }
+    struct tf_civil c;
+    switch (sc->rules.interval) {
+    case ES_NONE: return 0;
+    case ES_DAY: return es_schema_day(secs);
+    case ES_MONTH: tf_from_epoch(secs, &c); return c.year * 12 + (c.month - 1);
+    case ES_YEAR: tf_from_epoch(secs, &c); return c.year;
+    }
+    return 0;
+}
+
+static char *index_name(const struct es_schema *sc, int64_t key, int64_t secs)
+{
+    struct buf name;
+    buf_init(&name, strlen(sc->prefix) + 16);
+    char date[11];
+    tf_date(date, secs);
+    if (key == OUT_OF_RANGE_KEY)
+        buf_printf(&name, "%s-out-of-range", sc->prefix);
+    else if (sc->rules.interval == ES_NONE)
+        buf_adds(&name, sc->prefix);
+    else /* YYYY-MM-DD, YYYY-MM, YYYY */
+        buf_printf(&name, "%s-%.*s", sc->prefix,
+                   sc->rules.interval == ES_DAY ? 10 : sc->rules.interval == ES_MONTH ? 7 : 4,
+                   date);
+    buf_cstr(&name);
+    return name.p;
+}
+
 uint32_t es_schema_index(struct es_schema *sc, int64_t secs)
 {
-    int64_t day = es_schema_day(secs);
-    if (sc->n_idx && sc->idx[sc->last].day == day)
+    int64_t key = index_key(sc, secs);
+    if (key == OUT_OF_RANGE_KEY)
+        sc->out_of_range++;
+    if (sc->n_idx && sc->idx[sc->last].key == key)
         return (uint32_t)sc->last;
     for (size_t i = 0; i < sc->n_idx; i++)
-        if (sc->idx[i].day == day) {
+        if (sc->idx[i].key == key) {
             sc->last = i;
             return (uint32_t)i;
         }
     sc->idx = xrealloc(sc->idx, (sc->n_idx + 1) * sizeof *sc->idx);
     struct index *ix = &sc->idx[sc->n_idx];
     memset(ix, 0, sizeof *ix);
-    char date[11];
-    tf_date(date, day * 86400);
-    struct buf name;
-    buf_init(&name, strlen(sc->prefix) + 12);
-    buf_printf(&name, "%s-%s", sc->prefix, date);
-    ix->name = name.p; /* buf_printf NUL-terminates */
-    ix->day = day;
+    ix->name = index_name(sc, key, secs);
+    ix->key = key;
     sc->last = sc->n_idx++;
     return (uint32_t)sc->last;
+}
+
+uint64_t es_schema_out_of_range(const struct es_schema *sc)
+{
+    return sc ? sc->out_of_range : 0;
 }
 
 const char *es_schema_index_name(const struct es_schema *sc, uint32_t ix)

@@ -1,5 +1,6 @@
-/* es_schema: the shape espcap gives its indices, as plain data: the index template, daily
- * index names from a packet's time, which field ids are mapped in which index, the mapping
+/* es_schema: the shape espcap gives its indices, as plain data: the index template, index
+ * names from a packet's time (daily, monthly, yearly or one index; PREFIX-out-of-range for
+ * times outside a sane window), which field ids are mapped in which index, the mapping
  * bodies for new fields, and what to do with the engine's answers to them. No network. */
 #ifndef ESPCAP_ES_SCHEMA_H
 #define ESPCAP_ES_SCHEMA_H
@@ -18,11 +19,39 @@ struct es_caps {
     bool unsigned_long;        /* the unsigned_long field type (else double) */
 };
 
+/* How documents are spread over indices, by the packet's UTC time. */
+enum es_interval {
+    ES_DAY,   /* PREFIX-YYYY-MM-DD (the default, the seed's) */
+    ES_MONTH, /* PREFIX-YYYY-MM */
+    ES_YEAR,  /* PREFIX-YYYY */
+    ES_NONE,  /* PREFIX */
+};
+
+/* The indices' rules, from the options. A packet dated before January 1st of min_year, or
+ * more than max_ahead seconds after the clock, goes to PREFIX-out-of-range, whatever the
+ * interval. */
+struct es_index_rules {
+    enum es_interval interval;
+    int min_year;       /* 0: no lower limit */
+    int64_t max_ahead;  /* seconds; 0: no upper limit */
+    int64_t now;        /* the clock, UTC seconds (tests); 0: the machine's */
+    unsigned shards;    /* the template's number_of_shards; 0: the engine's default */
+    int replicas;       /* the template's number_of_replicas; -1: the engine's default */
+};
+
+/* "day", "month", "year", "none" -> the interval; false for anything else. */
+bool es_interval_parse(const char *s, enum es_interval *out);
+/* What follows the prefix in an index name: "-YYYY-MM-DD", "-YYYY-MM", "-YYYY", "". */
+const char *es_interval_pattern(enum es_interval iv);
+
 struct es_schema;
 
-/* prefix is copied: indices are "<prefix>-YYYY-MM-DD". */
+/* prefix is copied. Rules: daily indices, no window, the engine's shards and replicas, until
+ * es_schema_set_rules. */
 struct es_schema *es_schema_new(const char *prefix, const struct es_caps *caps);
 void es_schema_free(struct es_schema *sc); /* NULL is fine */
+/* Before the first es_schema_index and the template. */
+void es_schema_set_rules(struct es_schema *sc, const struct es_index_rules *rules);
 const struct es_caps *es_schema_caps(const struct es_schema *sc);
 /* The engine refused unsigned_long after all: later mappings say double. */
 void es_schema_drop_unsigned_long(struct es_schema *sc);
@@ -31,17 +60,21 @@ void es_schema_drop_unsigned_long(struct es_schema *sc);
 
 /* The mapping of a value class, e.g. {"type":"ip"}. Static text. */
 const char *es_schema_mapping_for(const struct es_caps *caps, enum doc_class cls);
-/* The index template's request path ("/_index_template/espcap-<prefix>") and body. */
+/* The index template's request path ("/_index_template/espcap-<prefix>") and body; its
+ * patterns are "<prefix>-*" and "<prefix>" (the one index of ES_NONE). */
 void es_schema_template(const struct es_schema *sc, struct buf *path, struct buf *body);
 /* {"properties":{...}} of the top-level fields, for an index made before the template. */
 void es_schema_base_mapping(struct buf *body);
 
-/* ---- daily indices ---- */
+/* ---- indices by time ---- */
 
 int64_t es_schema_day(int64_t secs); /* days since 1970-01-01, rounded down */
-/* The index of a packet time (UTC seconds), known from now on; a small dense number. */
+/* The index of a packet time (UTC seconds), known from now on; a small dense number. Each
+ * call is one document: those sent to the out-of-range index are counted. */
 uint32_t es_schema_index(struct es_schema *sc, int64_t secs);
 const char *es_schema_index_name(const struct es_schema *sc, uint32_t ix);
+/* Documents sent to PREFIX-out-of-range so far (0 for NULL). */
+uint64_t es_schema_out_of_range(const struct es_schema *sc);
 
 /* ---- the mapping cache ---- */
 

@@ -17,6 +17,8 @@ struct sink_stats {
     uint64_t replayed;      /* live: documents read back from the spool and sent */
     uint64_t dropped;       /* live: documents dropped because the spool was full */
     uint64_t bytes;         /* bytes sent */
+    uint64_t out_of_range;  /* documents sent to the out-of-range index (a time outside the
+                             * window of --min-year and --max-future) */
     /* Gauges, for progress and stats lines: */
     uint64_t pending;       /* documents handed to the sink and not yet settled (delivered,
                              * already present, dead-lettered, spooled or dropped), and those

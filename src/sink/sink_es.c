@@ -123,6 +123,7 @@ static void refresh_stats(struct sink_es *s)
     s->base.stats.pending = pending;
     s->base.stats.spool_bytes = s->spool ? spool_bytes(s->spool) : 0;
     s->base.stats.bytes = http_bytes_out(s->http);
+    s->base.stats.out_of_range = es_schema_out_of_range(s->admin.schema);
 }
 
 static void go_fatal(struct sink_es *s, const char *why)
@@ -876,9 +877,11 @@ struct sink *sink_es_new(const struct sink_es_config *cfg, char *err, size_t err
     if (!es_admin_connect(&s->admin, cfg->index_prefix, cfg->es.start_wait, cfg->es.stop, err,
                           errlen))
         goto fail;
-    log_info("indexing into %s %s at %s, indices %s-YYYY-MM-DD",
+    es_schema_set_rules(s->admin.schema, &cfg->indices);
+    log_info("indexing into %s %s at %s, indices %s%s",
              es_engine_name(&s->admin.engine), s->admin.engine.version,
-             http_node(s->http, s->admin.answered)->shown, cfg->index_prefix);
+             http_node(s->http, s->admin.answered)->shown, cfg->index_prefix,
+             es_interval_pattern(cfg->indices.interval));
     if (!es_admin_template(&s->admin, err, errlen))
         goto fail;
     return &s->base;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "es_schema.h"
 #include "sink.h"
 
 /* The cluster: how to reach it. Strings are borrowed for the sink's life. */
@@ -24,6 +25,7 @@ struct es_config {
 struct sink_es_config {
     struct es_config es;
     const char *index_prefix;  /* "packets" */
+    struct es_index_rules indices; /* interval, time window, shards, replicas */
     size_t chunk;              /* documents per bulk request */
     size_t chunk_bytes;        /* bytes per bulk request, at most (about) */
     size_t in_flight;          /* bulk requests under way at once */

@@ -1,7 +1,9 @@
 /* test_es_schema: the index schema against canned field lists: mappings by class and engine
- * capability, template bodies, daily index names, the mapping cache, and the decisions on
+ * capability, template bodies (shards, replicas), index names by day, month, year or none,
+ * the out-of-range index and its window, the mapping cache, and the decisions on
  * the engine's answers (the field-by-field path after a clash). */
 #include <stdbool.h>
+#include <time.h>
 
 #include "../../src/sink/es_schema.h"
 #include "testhelp.h"
@@ -62,8 +64,8 @@ static void test_templates(void)
     struct es_schema *sc = es_schema_new("packets", &MODERN);
     es_schema_template(sc, &path, &body);
     CHECK_STR(buf_cstr(&path), "/_index_template/espcap-packets");
-    buf_printf(&want, "{\"index_patterns\":[\"packets-*\"],\"priority\":200,\"template\":{%s%s}}}",
-               mappings, BASE);
+    buf_printf(&want, "{\"index_patterns\":[\"packets-*\",\"packets\"],\"priority\":200,"
+               "\"template\":{%s%s}}}", mappings, BASE);
     CHECK_STR(buf_cstr(&body), buf_cstr(&want));
     CHECK(ejson_valid(body.p, body.len));
     es_schema_free(sc);
@@ -75,9 +77,34 @@ static void test_templates(void)
     sc = es_schema_new("cap", &OLD);
     es_schema_template(sc, &path, &body);
     CHECK_STR(buf_cstr(&path), "/_template/espcap-cap");
-    buf_printf(&want, "{\"index_patterns\":[\"cap-*\"],\"order\":200,%s%s}}", mappings, BASE);
+    buf_printf(&want, "{\"index_patterns\":[\"cap-*\",\"cap\"],\"order\":200,%s%s}}", mappings,
+               BASE);
     CHECK_STR(buf_cstr(&body), buf_cstr(&want));
     CHECK(ejson_valid(body.p, body.len));
+    es_schema_free(sc);
+
+    /* --shards and --replicas go into the settings; replicas 0 is a value, -1 none. */
+    struct es_index_rules rules = { ES_DAY, 0, 0, 0, 3, 0 };
+    const char *tail = "\"index.mapping.depth.limit\":64,\"index.number_of_shards\":3,"
+                       "\"index.number_of_replicas\":0},";
+    for (int composable = 0; composable < 2; composable++) {
+        buf_reset(&path);
+        buf_reset(&body);
+        sc = es_schema_new("p", composable ? &MODERN : &OLD);
+        es_schema_set_rules(sc, &rules);
+        es_schema_template(sc, &path, &body);
+        CHECK(strstr(body.p, tail) != NULL);
+        CHECK(ejson_valid(body.p, body.len));
+        es_schema_free(sc);
+    }
+    rules.shards = 0;
+    rules.replicas = 2;
+    buf_reset(&body);
+    sc = es_schema_new("p", &MODERN);
+    es_schema_set_rules(sc, &rules);
+    es_schema_template(sc, &path, &body);
+    CHECK(strstr(body.p, "\"index.mapping.depth.limit\":64,\"index.number_of_replicas\":2},"));
+    CHECK(!strstr(body.p, "number_of_shards"));
     es_schema_free(sc);
 
     buf_reset(&body);
@@ -118,6 +145,109 @@ static void test_index_names(void)
     const char *n = name_at(sc, 0);
     CHECK(strlen(n) == 211 && strcmp(n + 200, "-1970-01-01") == 0);
     es_schema_free(sc);
+}
+
+static void test_intervals(void)
+{
+    enum es_interval iv;
+    CHECK(es_interval_parse("day", &iv) && iv == ES_DAY);
+    CHECK(es_interval_parse("month", &iv) && iv == ES_MONTH);
+    CHECK(es_interval_parse("year", &iv) && iv == ES_YEAR);
+    CHECK(es_interval_parse("none", &iv) && iv == ES_NONE);
+    CHECK(!es_interval_parse("week", &iv) && !es_interval_parse("", &iv) &&
+          !es_interval_parse("Day", &iv));
+    CHECK_STR(es_interval_pattern(ES_MONTH), "-YYYY-MM");
+
+    /* month: the first and last second of a month, a leap February */
+    struct es_index_rules r = { ES_MONTH, 0, 0, 0, 0, -1 };
+    struct es_schema *sc = es_schema_new("packets", &MODERN);
+    es_schema_set_rules(sc, &r);
+    CHECK_STR(name_at(sc, 1709294400), "packets-2024-03");
+    CHECK_STR(name_at(sc, 1709251199), "packets-2024-02");
+    CHECK_STR(name_at(sc, 1709251200), "packets-2024-03");
+    CHECK_STR(name_at(sc, 1706745600), "packets-2024-02"); /* 2024-02-01 00:00 */
+    CHECK_STR(name_at(sc, 1706745599), "packets-2024-01");
+    CHECK_STR(name_at(sc, -1), "packets-1969-12");
+    /* one index per month: the whole of March 2024 is one */
+    uint32_t m = es_schema_index(sc, 1709251200);
+    CHECK(es_schema_index(sc, 1711929599) == m && es_schema_index(sc, 1711929600) != m);
+    es_schema_free(sc);
+
+    /* year */
+    r.interval = ES_YEAR;
+    sc = es_schema_new("packets", &MODERN);
+    es_schema_set_rules(sc, &r);
+    CHECK_STR(name_at(sc, 1704067199), "packets-2023"); /* 2023-12-31 23:59:59 */
+    CHECK_STR(name_at(sc, 1704067200), "packets-2024");
+    CHECK(es_schema_index(sc, 1704067200) == es_schema_index(sc, 1735689599));
+    CHECK_STR(name_at(sc, 1735689600), "packets-2025");
+    es_schema_free(sc);
+
+    /* none: the prefix itself, for every time */
+    r.interval = ES_NONE;
+    sc = es_schema_new("cap", &MODERN);
+    es_schema_set_rules(sc, &r);
+    CHECK_STR(name_at(sc, 0), "cap");
+    CHECK(es_schema_index(sc, -5000000) == es_schema_index(sc, 4102444800));
+    CHECK(es_schema_out_of_range(sc) == 0);
+    es_schema_free(sc);
+}
+
+static void test_out_of_range(void)
+{
+    /* before 1990 or more than a day after a clock fixed at 2024-03-01 12:00 */
+    const int64_t now = 1709294400, y1990 = 631152000;
+    struct es_index_rules r = { ES_DAY, 1990, 86400, now, 0, -1 };
+    struct es_schema *sc = es_schema_new("packets", &MODERN);
+    es_schema_set_rules(sc, &r);
+    CHECK_STR(name_at(sc, y1990 - 1), "packets-out-of-range");
+    CHECK_STR(name_at(sc, y1990), "packets-1990-01-01");
+    CHECK_STR(name_at(sc, 0), "packets-out-of-range");
+    CHECK_STR(name_at(sc, -86400 * 365), "packets-out-of-range");
+    CHECK_STR(name_at(sc, now + 86400), "packets-2024-03-02");
+    CHECK_STR(name_at(sc, now + 86401), "packets-out-of-range");
+    CHECK_STR(name_at(sc, 4354819200), "packets-out-of-range"); /* 2108 */
+    CHECK_STR(name_at(sc, now), "packets-2024-03-01");
+    /* one index for all of them, counted once per document */
+    uint32_t o = es_schema_index(sc, 1);
+    CHECK(es_schema_index(sc, now + 999999) == o && es_schema_index(sc, -7) == o);
+    CHECK(es_schema_out_of_range(sc) == 8);
+    es_schema_free(sc);
+
+    /* the window is the same whatever the interval */
+    r.interval = ES_NONE;
+    sc = es_schema_new("p", &MODERN);
+    es_schema_set_rules(sc, &r);
+    CHECK_STR(name_at(sc, 12), "p-out-of-range");
+    CHECK_STR(name_at(sc, now), "p");
+    es_schema_free(sc);
+
+    /* 0 disables each limit */
+    r = (struct es_index_rules){ ES_YEAR, 0, 86400, now, 0, -1 };
+    sc = es_schema_new("p", &MODERN);
+    es_schema_set_rules(sc, &r);
+    CHECK_STR(name_at(sc, 0), "p-1970");
+    CHECK_STR(name_at(sc, -1), "p-1969");
+    CHECK_STR(name_at(sc, now + 86401 * 400), "p-out-of-range");
+    es_schema_free(sc);
+    r = (struct es_index_rules){ ES_YEAR, 2000, 0, now, 0, -1 };
+    sc = es_schema_new("p", &MODERN);
+    es_schema_set_rules(sc, &r);
+    CHECK_STR(name_at(sc, 946684799), "p-out-of-range"); /* 1999-12-31 23:59:59 */
+    CHECK_STR(name_at(sc, 946684800), "p-2000");
+    CHECK_STR(name_at(sc, 4354819200), "p-2108");
+    CHECK(es_schema_out_of_range(sc) == 1);
+    es_schema_free(sc);
+
+    /* the machine's clock (now = 0): a minute ago is in, ten days ahead is out */
+    r = (struct es_index_rules){ ES_DAY, 1990, 86400, 0, 0, -1 };
+    sc = es_schema_new("p", &MODERN);
+    es_schema_set_rules(sc, &r);
+    int64_t t = (int64_t)time(NULL);
+    CHECK(strcmp(name_at(sc, t - 60), "p-out-of-range") != 0);
+    CHECK_STR(name_at(sc, t + 864000), "p-out-of-range");
+    es_schema_free(sc);
+    CHECK(es_schema_out_of_range(NULL) == 0);
 }
 
 static struct doc_field_def def(uint32_t id, enum doc_class cls, const char *path)
@@ -265,6 +395,8 @@ int main(void)
     test_mappings();
     test_templates();
     test_index_names();
+    test_intervals();
+    test_out_of_range();
     test_cache();
     test_decisions();
     return TH_DONE("test_es_schema");

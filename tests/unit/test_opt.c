@@ -79,8 +79,9 @@ static const char *good(const struct opt_def *d, int which)
     default:
         if (d->check) {
             char why[160];
-            static const char *const cands[] = { "abc", "abd", "man", "markdown" };
-            for (size_t i = 0; i < 4; i++)
+            static const char *const cands[] = { "abc", "abd", "man", "markdown", "day",
+                                                 "month" };
+            for (size_t i = 0; i < 6; i++)
                 if (d->check(cands[i], why, sizeof why) && which-- <= 0)
                     return cands[i];
         }
