@@ -211,14 +211,19 @@ def test_kill_a_node_mid_run(cluster, capture, espcap_bin, tmp_path):
     host = c.urls[victim].split("//")[1]
     assert any(host in w for w in warnings), f"no warning names {host}:\n{text[-3000:]}"
     # `N documents wait for NODE: REASON; retrying in X s`: a whole request that failed
-    # says its HTTP status or transport error; failures of single items name the engine's
-    # exception and the index. (Written for the reason texts of issue 10's retry warnings;
-    # before them, item failures said "documents answered 429 or 5xx".)
+    # says its HTTP status or transport error (curl's words); failures of single items name
+    # the engine's error type and the index, never just "documents answered 429 or 5xx".
     whole = re.compile(r"^(HTTP \d{3}|Couldn't|Connection|Recv failure|Send failure|Failed|"
-                       r"Operation timed out|Timeout|Empty reply|Server returned nothing|"
-                       r"an unreadable)", re.I)
+                       r"Failure|Timeout|Empty reply|Server returned nothing|"
+                       r"an answer larger|an unreadable)", re.I)
+    item = (r"(?:[a-z_]+_exception|HTTP \d{3}) on " + PREFIX +
+            r"-\d{4}-\d{2}-\d{2}(?: \+\d+ more)?")
     for w in warnings:
         m = re.match(r"espcap: warning: \d+ documents wait for (\S+): (.*); retrying in ", w)
-        if m and not whole.match(m.group(2)):
-            assert re.search(r"[a-z_]+_exception on " + PREFIX + "-", m.group(2)), \
+        if not m:
+            continue
+        why = m.group(2)
+        assert "answered 429 or 5xx" not in why, w
+        if not whole.match(why):
+            assert re.fullmatch(item, why), \
                 f"a retry warning for item failures without the reason and index: {w}"

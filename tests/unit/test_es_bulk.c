@@ -95,6 +95,7 @@ int main(void)
     span_is(res[3].error, "{\"type\":\"mapper_parsing_exception\"}");
     span_is(res[7].error, "\"gone\"");
     CHECK(res[0].error.n == 0);
+
     /* Not an answer to these items: nothing is to be counted from it. */
     CHECK(!es_bulk_answer(answer, strlen(answer), 9, res));
     CHECK(!es_bulk_answer(answer, strlen(answer), 7, res));
