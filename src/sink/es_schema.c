@@ -165,7 +165,12 @@ void es_schema_template(const struct es_schema *sc, struct buf *path, struct buf
     bool composable = sc->caps.composable_templates;
     buf_printf(path, "/%s/espcap-%s", composable ? "_index_template" : "_template", sc->prefix);
     buf_printf(body, "{\"index_patterns\":[\"%s-*\",\"%s\"],", sc->prefix, sc->prefix);
-    buf_adds(body, composable ? "\"priority\":200,\"template\":{" : "\"order\":200,");
+    /* 200 plus the prefix's length: "packets-dmz" wins over "packets" (whose "packets-*"
+     * matches its indices too), and no two prefixes have overlapping patterns at the same
+     * priority, which the engines refuse for composable templates. */
+    size_t priority = 200 + strlen(sc->prefix);
+    buf_printf(body, composable ? "\"priority\":%zu,\"template\":{" : "\"order\":%zu,",
+               priority);
     buf_adds(body, "\"settings\":{\"index.mapping.total_fields.limit\":100000,"
                    "\"index.mapping.depth.limit\":64");
     if (sc->rules.shards)

@@ -64,7 +64,7 @@ static void test_templates(void)
     struct es_schema *sc = es_schema_new("packets", &MODERN);
     es_schema_template(sc, &path, &body);
     CHECK_STR(buf_cstr(&path), "/_index_template/espcap-packets");
-    buf_printf(&want, "{\"index_patterns\":[\"packets-*\",\"packets\"],\"priority\":200,"
+    buf_printf(&want, "{\"index_patterns\":[\"packets-*\",\"packets\"],\"priority\":207,"
                "\"template\":{%s%s}}}", mappings, BASE);
     CHECK_STR(buf_cstr(&body), buf_cstr(&want));
     CHECK(ejson_valid(body.p, body.len));
@@ -77,7 +77,7 @@ static void test_templates(void)
     sc = es_schema_new("cap", &OLD);
     es_schema_template(sc, &path, &body);
     CHECK_STR(buf_cstr(&path), "/_template/espcap-cap");
-    buf_printf(&want, "{\"index_patterns\":[\"cap-*\",\"cap\"],\"order\":200,%s%s}}", mappings,
+    buf_printf(&want, "{\"index_patterns\":[\"cap-*\",\"cap\"],\"order\":203,%s%s}}", mappings,
                BASE);
     CHECK_STR(buf_cstr(&body), buf_cstr(&want));
     CHECK(ejson_valid(body.p, body.len));
