@@ -24,8 +24,8 @@ from helpers import tshark as T  # noqa: E402
 
 # Under CI=true nothing may be skipped quietly: a test skipped because a part it needs is
 # missing (a capture, a tool, root, a node) fails instead. Only a deliberate opt-out by the
-# person running the tests (ESPCAP_TEST_ES7=0) stays a skip.
-_OPT_OUTS = ("ESPCAP_TEST_ES7=0",)
+# person running the tests (ESPCAP_TEST_ES7=0, ESPCAP_TEST_ENGINES=...) stays a skip.
+_OPT_OUTS = ("ESPCAP_TEST_ES7=0", "ESPCAP_TEST_ENGINES=")
 
 
 def _ci_fails_skip(rep):
@@ -115,6 +115,19 @@ def corpus_dir(shared_pcaps):
     if not p.is_dir():
         pytest.skip(f"{p} not found")
     return p
+
+
+@pytest.fixture(scope="session")
+def corpus_expected(corpus_dir, need_tshark):
+    """{name: (count_or_None, error_text)} from Wireshark's reader (capinfos) for every
+    regular file of the corpus, in byte order of the names; once per session."""
+    from collections import OrderedDict
+    from concurrent.futures import ThreadPoolExecutor
+    names = sorted((n for n in os.listdir(corpus_dir) if (corpus_dir / n).is_file()),
+                   key=lambda n: n.encode())
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda n: T.count(corpus_dir / n), names))
+    return OrderedDict(zip(names, results))
 
 
 @pytest.fixture(scope="session")

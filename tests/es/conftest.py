@@ -9,8 +9,16 @@ unless ESPCAP_TEST_NODE=http://host:port names an existing cluster: then that
 one is used and never stopped.  Tests that need a node of their own (tiny write
 queue, stop and restart) start it themselves, once per module.
 
+Engines: most tests run on the shared OpenSearch 2 node (es_node); the tests that
+exercise what differs between engines (template kind, mapping types, bulk answers,
+retries, dead letters, index settings) take `any_node`, which runs them on every
+engine the launcher starts: os2 (OpenSearch 2.19), os3 (OpenSearch 3.x) and es7
+(Elasticsearch 7.17); see docs/testing.md for why not all of them.
+
 Environment:
-  ESPCAP_TEST_NODE     use this cluster instead of starting one
+  ESPCAP_TEST_NODE     use this cluster instead of starting one (for es_node)
+  ESPCAP_TEST_ENGINES  engines of `any_node` (default os2,os3,es7); the others skip,
+                       saying so (an opt-out, not a failure under CI=true)
   ESPCAP_TEST_ES7=0    do not try the Elasticsearch 7.17 node (those tests skip)
   ESPCAP_TEST_BENCH_N  packets in the generated bench capture (default 40000; the
                        issue suggested 60000, which costs ~25 s more)
@@ -53,8 +61,8 @@ class NodePool:
         """(launcher options, flavor) of each kind of node."""
         if name == "es":
             return (), None
-        if name == "es7":
-            return (), "es7"
+        if name in ("os3", "es7"):
+            return (), name
         if name == "busy":
             return ("--write-queue", 1, "--write-threads", 1), None
         if name == "restart":
@@ -98,8 +106,10 @@ def _wanted_nodes(items):
             continue   # not one of ours (another folder may have fixtures of the same name)
         names = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "es_node" in names or params.get("any_node") == "opensearch":
+        if "es_node" in names or params.get("any_node") == "os2":
             want.add("es")
+        if "os3_node" in names or params.get("any_node") == "os3":
+            want.add("os3")
         if "es7_node" in names or params.get("any_node") == "es7":
             want.add("es7")
         if "busy_node" in names:
@@ -110,7 +120,44 @@ def _wanted_nodes(items):
         want.discard("es")
     if os.environ.get("ESPCAP_TEST_ES7", "1") == "0":
         want.discard("es7")
+    for engine in ("os3", "es7"):
+        if engine not in selected_engines():
+            want.discard(engine)
     return want
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The three-node cluster test (test_es_cluster.py) runs last of tests/es: first, its
+    three JVMs would start together with the session's other nodes (eight JVMs on two
+    cores); last, they start while those sit idle."""
+    here = Path(__file__).resolve().parent
+
+    def ours(item):
+        return Path(str(item.fspath)).resolve().parent == here
+
+    cluster = [it for it in items if ours(it) and Path(str(it.fspath)).name == "test_es_cluster.py"]
+    if not cluster:
+        return
+    rest = [it for it in items if it not in cluster]
+    last = max((k for k, it in enumerate(rest) if ours(it)), default=len(rest) - 1)
+    items[:] = rest[:last + 1] + cluster + rest[last + 1:]
+
+
+ENGINES = ("os2", "os3", "es7")
+
+
+def selected_engines():
+    """The engines ESPCAP_TEST_ENGINES selects for any_node (default: all)."""
+    given = os.environ.get("ESPCAP_TEST_ENGINES")
+    if not given:
+        return ENGINES
+    return tuple(e.strip() for e in given.split(",") if e.strip())
+
+
+def _engine_opt_out(engine):
+    if engine not in selected_engines():
+        pytest.skip(f"ESPCAP_TEST_ENGINES={os.environ.get('ESPCAP_TEST_ENGINES')} leaves out "
+                    f"{engine}")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -119,8 +166,9 @@ def node_pool(request, tmp_path_factory):
     want = _wanted_nodes(request.session.items)
     try:
         if want:
-            if "es7" in want:
-                pool.launch("es7", timeout=180)
+            for engine in ("os3", "es7"):
+                if engine in want:
+                    pool.launch(engine, timeout=240)
             os_nodes = [n for n in ("es", "busy", "restart") if n in want]
             if os_nodes and not _jar_fresh(NODE_DIR):
                 # the first start builds the launcher: no concurrent Maven builds
@@ -167,11 +215,27 @@ def es7_node(node_pool):
     node_pool.stop(node)
 
 
-@pytest.fixture(params=["opensearch", "es7"])
+@pytest.fixture(scope="session")
+def os3_node(node_pool):
+    """An OpenSearch 3.x node (ESPCAP_NODE_FLAVOR=os3, on a Java 21+)."""
+    _engine_opt_out("os3")
+    try:
+        node = node_pool.get("os3", timeout=240)
+    except NodeStartError as e:
+        pytest.fail(f"could not start the OpenSearch 3 test node: {e}", pytrace=False)
+    yield node
+    node_pool.stop(node)
+
+
+@pytest.fixture(params=ENGINES)
 def any_node(request):
-    """The shared OpenSearch node, then the Elasticsearch 7.17 one."""
+    """The test once per engine: the shared OpenSearch 2 node, an OpenSearch 3 node, an
+    Elasticsearch 7.17 node."""
+    _engine_opt_out(request.param)
     if request.param == "es7":
         return request.getfixturevalue("es7_node")
+    if request.param == "os3":
+        return request.getfixturevalue("os3_node")
     return request.getfixturevalue("es_node")
 
 
@@ -229,7 +293,7 @@ def indexed(index_run, tmp_path_factory):
         key = (node.url, str(path))
         if key not in cache:
             stem = re.sub(r"[^a-z0-9]+", "-", Path(path).stem.lower())
-            prefix = f"t-idx-{node.flavor}-{stem}"
+            prefix = f"t-idx-{node.flavor}-{stem}"   # (engines share no node, but say which)
             wd = tmp_path_factory.mktemp(f"idx-{stem}")
             res = index_run(node, prefix, f"--file={path}", f"--rejected={wd}/rejected.ndjson",
                             cwd=wd)

@@ -45,7 +45,7 @@ class NodeStartError(Exception):
 class Node:
     """A search node reachable over HTTP (stdlib only)."""
 
-    def __init__(self, url, pidfile=None, flavor="opensearch", owned=True):
+    def __init__(self, url, pidfile=None, flavor="os2", owned=True):
         self.url = url.rstrip("/")
         self.pidfile = pidfile
         self.flavor = flavor
@@ -116,7 +116,7 @@ class NodeLauncher:
             env["ESPCAP_NODE_FLAVOR"] = flavor
         self.pidfile = Path(pidfile)
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
-        self.flavor = flavor or "opensearch"
+        self.flavor = flavor or os.environ.get("ESPCAP_NODE_FLAVOR") or "os2"
         self.timeout = timeout
         self.cmd = [str(START), str(pidfile)] + [str(o) for o in options]
         # files, not pipes: a Maven build may say a lot before anyone reads

@@ -747,11 +747,13 @@ class Node:
         self.host, self.port = u.hostname, u.port
 
     @classmethod
-    def start(cls, pidfile, *options, timeout=240):
+    def start(cls, pidfile, *options, timeout=240, flavor=None):
+        """FLAVOR: os2, os3 or es7 (None: $ESPCAP_NODE_FLAVOR, else os2)."""
         Path(pidfile).parent.mkdir(parents=True, exist_ok=True)
         cmd = [str(NODE_DIR / "start-node.sh"), str(pidfile)] + [str(o) for o in options]
+        env = dict(os.environ, ESPCAP_NODE_FLAVOR=flavor) if flavor else None
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired as e:
             subprocess.run([str(NODE_DIR / "stop-node.sh"), str(pidfile)],
                            capture_output=True, timeout=90)
