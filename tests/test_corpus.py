@@ -7,14 +7,12 @@ Wireshark's reader (capinfos, which shares tshark's wiretap) gets from each file
 
 import os
 import subprocess
-from collections import Counter, OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 
 import pytest
 
 from helpers import docs as D
 from helpers import espcap as E
-from helpers import tshark as T
 
 TIMEOUT = 300
 
@@ -25,13 +23,9 @@ def _regular_files(d):
     return names
 
 
-@pytest.fixture(scope="session")
-def corpus_expected(corpus_dir, need_tshark):
-    """{name: (count_or_None, error_text)} from Wireshark's reader, in name order."""
-    names = _regular_files(corpus_dir)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda n: T.count(corpus_dir / n), names))
-    return OrderedDict(zip(names, results))
+# corpus_expected ({name: (count_or_None, error_text)} from Wireshark's reader) is in
+# tests/conftest.py: tests/es/test_es_corpus.py needs it too, and it costs a capinfos run
+# per file.
 
 
 @pytest.fixture(scope="session")
