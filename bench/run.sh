@@ -10,6 +10,8 @@ echo "== indexing into a local OpenSearch node: espcap vs tshark -T ek + curl _b
 python3 bench/index_vs_tshark.py --packets "${1:-200000}"
 echo "== indexing with and without TLS, with and without --compress (nginx in front of the node)"
 python3 bench/index_tls.py --packets 20000 --runs "${2:-3}"
+echo "== indexing into one OpenSearch 3 node vs a three-node cluster"
+python3 bench/cluster_rate.py --runs "${2:-3}"
 if [ -f bench/live_rate.py ] && [ "$(id -u)" -eq 0 ]; then
     echo "== live capture: highest rate without kernel drops (tcpreplay on a veth pair)"
     python3 bench/live_rate.py
