@@ -110,32 +110,3 @@ def test_corpus_hostile_dates_share_one_index(es_node, corpus_run):
     got = Counter(index for index, _ in placed)
     assert set(got) == days | {f"{prefix}-out-of-range"}, sorted(set(got) ^ days)
     assert got[f"{prefix}-out-of-range"] == out
-
-
-def test_corpus_by_year(es_node, index_run, corpus_dir, corpus_run, tmp_path):
-    """--index-interval=year over the corpus: one index per year of its dates from 1990 on,
-    and the out-of-range one; every document once, in the right one."""
-    prefix = "t-corpus-year"
-    t0 = time.time()
-    res = index_run(es_node, prefix, f"--dir={corpus_dir}", "--index-interval=year",
-                    "--workers=2", cwd=tmp_path, timeout=TIMEOUT)
-    t1 = time.time()
-    assert res.rc in (0, 1), res.describe()
-    s = summary_ints(res)
-    assert s["documents"] == summary_ints(corpus_run[1])["documents"], res.summary_line
-    placed = _placement(es_node, f"{prefix}-*")
-    assert len(placed) == s["indexed"] == s["documents"], res.summary_line
-    wrong = []
-    for index, ts in placed:
-        if t0 + 86400 < ts <= t1 + 86400:
-            continue
-        out = ts < Y1990 or ts > t1 + 86400
-        want = f"{prefix}-out-of-range" if out else \
-            f"{prefix}-{datetime.fromtimestamp(ts // 1, tz=timezone.utc).year}"
-        if index != want:
-            wrong.append((index, ts, want))
-    assert not wrong, f"{len(wrong)} documents in the wrong index: {wrong[:10]}"
-    years = {i for i, _ in placed}
-    # 1995 to this year at most, and the out-of-range index
-    assert len(years) <= datetime.now(timezone.utc).year - 1995 + 2, sorted(years)
-    es_node.clean(prefix)
