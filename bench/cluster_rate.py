@@ -15,6 +15,7 @@ A benchmark: it prints figures and never fails on time.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,11 +104,15 @@ def main():
     finally:
         subprocess.run([os.path.join(ROOT, "tests", "node", "stop-node.sh"), pid],
                        capture_output=True)
-    with Cluster(3, flavor=args.flavor, base_dir=os.path.join(work, "cluster"),
-                 java_opts="-Xms256m -Xmx512m", timeout=600) as c:
-        nodes = ",".join(c.urls)
-        for label in ("three nodes, replicas 1", "three nodes, replicas 0"):
-            results[label] = measure(label, nodes, cap, n, args, args.runs)
+    os.makedirs(os.path.join(work, "cluster"))
+    try:
+        with Cluster(3, flavor=args.flavor, base_dir=os.path.join(work, "cluster"),
+                     java_opts="-Xms256m -Xmx512m", timeout=600) as c:
+            nodes = ",".join(c.urls)
+            for label in ("three nodes, replicas 1", "three nodes, replicas 0"):
+                results[label] = measure(label, nodes, cap, n, args, args.runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     print(f"load average after: {os.getloadavg()}")
     print("| target | best documents/s | median documents/s |")
     print("| --- | --- | --- |")
