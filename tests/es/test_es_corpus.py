@@ -55,7 +55,8 @@ def test_corpus_mappings(es_node, corpus_run, field_types):
     assert res.rc in (0, 1), res.describe()
     maps = es_node.mapping(prefix)
     assert maps
-    bad = mapping_problems(maps, field_types)
+    # (Elasticsearch 7.17's server jar has no unsigned_long: double there)
+    bad = mapping_problems(maps, field_types, es_node.flavor != "es7")
     assert not bad, f"{len(bad)} mapping problems:\n" + "\n".join(bad[:40])
 
 
