@@ -351,9 +351,16 @@ static void on_done(void *ud, struct http_req *h)
         switch (es_schema_map_verdict(a->schema, status, ans)) {
         case ES_MAP_DONE: break;
         case ES_MAP_AS_DOUBLE: {
-            log_warn("%s has no unsigned_long type: unsigned 64-bit fields are mapped as double",
-                     http_node(a->http, h->node)->shown);
-            es_schema_drop_unsigned_long(a->schema);
+            if (es_schema_caps(a->schema)->unsigned_long) {
+                log_warn("%s has no unsigned_long type: unsigned 64-bit fields are mapped as "
+                         "double", http_node(a->http, h->node)->shown);
+                es_schema_drop_unsigned_long(a->schema);
+            }
+            if (!memmem(st->body.p, st->body.len, "\"unsigned_long\"", 15)) {
+                log_warn("index %s: mapping new fields failed (%s)", st->index,
+                         reason_of(h, why, sizeof why));
+                break; /* nothing to change: never the same body again */
+            }
             struct buf fixed;
             buf_init(&fixed, st->body.len + 16);
             es_schema_as_double(st->body.p, st->body.len, &fixed);
@@ -367,7 +374,20 @@ static void on_done(void *ud, struct http_req *h)
         case ES_MAP_ONE_BY_ONE: {
             a->cur = st; /* for push_one */
             size_t first = a->n_steps;
-            es_schema_split(st->body.p, st->body.len, push_one, a);
+            struct buf fixed = { 0 };
+            const char *body = st->body.p;
+            size_t blen = st->body.len;
+            if (!es_schema_caps(a->schema)->unsigned_long &&
+                memmem(body, blen, "\"unsigned_long\"", 15)) {
+                /* made before the type was found missing */
+                buf_init(&fixed, blen + 16);
+                es_schema_as_double(body, blen, &fixed);
+                body = fixed.p;
+                blen = fixed.len;
+            }
+            es_schema_split(body, blen, push_one, a);
+            if (fixed.p)
+                buf_fini(&fixed);
             a->cur = NULL;
             for (size_t i = first, j = a->n_steps; i + 1 < j; i++, j--) {
                 struct admin_step t = a->steps[i];

@@ -104,8 +104,8 @@ enum es_create_verdict es_schema_create_verdict(long status, const char *answer)
 
 enum es_map_verdict {
     ES_MAP_DONE,       /* mapped */
-    ES_MAP_AS_DOUBLE,  /* the engine has no unsigned_long: es_schema_drop_unsigned_long(),
-                        * then put es_schema_as_double() of the body */
+    ES_MAP_AS_DOUBLE,  /* the engine has no unsigned_long: es_schema_drop_unsigned_long()
+                        * (if not yet), then put es_schema_as_double() of the body */
     ES_MAP_ONE_BY_ONE, /* refused (a clash with an existing mapping): put each field alone
                         * (es_schema_split), so that only the clashing one is left out */
     ES_MAP_FAILED,     /* warn; documents that do not fit are rejected by the engine */
