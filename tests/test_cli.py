@@ -139,10 +139,13 @@ def test_dir_prefix(run_espcap, small_capture, tmp_path):
 def test_max_bytes_spellings(run_espcap, small_capture):
     a = run_espcap(f"--file={small_capture}", "--max-bytes=16")
     b = run_espcap(f"--file={small_capture}", "--max-bytes", "16")
-    c = run_espcap(f"--file={small_capture}", "--max=16")
+    c = run_espcap(f"--file={small_capture}", "--max-b=16")  # a unique prefix
     for r in (a, b, c):
         assert r.rc == 0, r.describe()
     assert a.stdout == b.stdout == c.stdout
+    # a prefix of two options is refused, naming both (--max-future came with issue 10)
+    d = run_espcap(f"--file={small_capture}", "--max=16")
+    assert d.rc == 2 and "--max-bytes" in d.stderr and "--max-future" in d.stderr, d.describe()
 
 
 # ---- fatal and input errors ---------------------------------------------
