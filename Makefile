@@ -90,9 +90,10 @@ build/test_http_client: tests/unit/test_http_client.c tests/unit/testhelp.h test
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
-# The whole suite: unit tests, then golden/oracle/corpus/CLI tests (pytest).
+# The whole suite: unit tests, then golden/oracle/corpus/CLI tests (pytest), printing the
+# slowest 25 steps (CI budget: well under 20 minutes on 2 cores, docs/testing.md).
 test: all asan unit
-	python3 -m pytest -q tests
+	python3 -m pytest -q --durations=25 tests
 
 bench: all
 	bench/run.sh
