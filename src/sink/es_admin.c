@@ -348,7 +348,7 @@ static void on_done(void *ud, struct http_req *h)
         break;
     case STEP_MAP:
     case STEP_BASE:
-        switch (es_schema_map_verdict(a->schema, status, ans)) {
+        switch (es_schema_map_verdict(status, ans)) {
         case ES_MAP_DONE: break;
         case ES_MAP_AS_DOUBLE: {
             if (es_schema_caps(a->schema)->unsigned_long) {
@@ -374,20 +374,7 @@ static void on_done(void *ud, struct http_req *h)
         case ES_MAP_ONE_BY_ONE: {
             a->cur = st; /* for push_one */
             size_t first = a->n_steps;
-            struct buf fixed = { 0 };
-            const char *body = st->body.p;
-            size_t blen = st->body.len;
-            if (!es_schema_caps(a->schema)->unsigned_long &&
-                memmem(body, blen, "\"unsigned_long\"", 15)) {
-                /* made before the type was found missing */
-                buf_init(&fixed, blen + 16);
-                es_schema_as_double(body, blen, &fixed);
-                body = fixed.p;
-                blen = fixed.len;
-            }
-            es_schema_split(body, blen, push_one, a);
-            if (fixed.p)
-                buf_fini(&fixed);
+            es_schema_split(st->body.p, st->body.len, push_one, a);
             a->cur = NULL;
             for (size_t i = first, j = a->n_steps; i + 1 < j; i++, j--) {
                 struct admin_step t = a->steps[i];

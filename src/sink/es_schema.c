@@ -368,8 +368,7 @@ enum es_create_verdict es_schema_create_verdict(long status, const char *answer)
     return ES_CREATE_FAILED;
 }
 
-enum es_map_verdict es_schema_map_verdict(const struct es_schema *sc, long status,
-                                          const char *answer)
+enum es_map_verdict es_schema_map_verdict(long status, const char *answer)
 {
     if (status == 200)
         return ES_MAP_DONE;
@@ -377,7 +376,6 @@ enum es_map_verdict es_schema_map_verdict(const struct es_schema *sc, long statu
      * once the type is dropped: bodies made before that (other indices' mappings queued
      * behind the first refusal) still carry it, and must be put as double, not field by
      * field (a field refused alone would be left to dynamic mapping: a long). */
-    (void)sc;
     if (answer && strstr(answer, "[unsigned_long]"))
         return ES_MAP_AS_DOUBLE;
     if (status == 400)

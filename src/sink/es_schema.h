@@ -110,8 +110,7 @@ enum es_map_verdict {
                         * (es_schema_split), so that only the clashing one is left out */
     ES_MAP_FAILED,     /* warn; documents that do not fit are rejected by the engine */
 };
-enum es_map_verdict es_schema_map_verdict(const struct es_schema *sc, long status,
-                                          const char *answer);
+enum es_map_verdict es_schema_map_verdict(long status, const char *answer);
 /* The body with every "unsigned_long" type made "double". */
 void es_schema_as_double(const char *body, size_t len, struct buf *out);
 /* Calls cb with a body of its own for each property of a mapping body. Returns the number

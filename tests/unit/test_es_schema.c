@@ -356,17 +356,17 @@ static void test_decisions(void)
                         "\"No handler for type [unsigned_long] declared on field [x]\"},\"status\":400}";
     const char *clash = "{\"error\":{\"type\":\"illegal_argument_exception\",\"reason\":"
                         "\"mapper [layers.network.ip.src] cannot be changed from type [keyword] to [ip]\"}}";
-    CHECK(es_schema_map_verdict(sc, 200, "{\"acknowledged\":true}") == ES_MAP_DONE);
-    CHECK(es_schema_map_verdict(sc, 400, no_ul) == ES_MAP_AS_DOUBLE);
-    CHECK(es_schema_map_verdict(sc, 400, clash) == ES_MAP_ONE_BY_ONE);
-    CHECK(es_schema_map_verdict(sc, 404, "{}") == ES_MAP_FAILED);
-    CHECK(es_schema_map_verdict(sc, 500, NULL) == ES_MAP_FAILED);
+    CHECK(es_schema_map_verdict(200, "{\"acknowledged\":true}") == ES_MAP_DONE);
+    CHECK(es_schema_map_verdict(400, no_ul) == ES_MAP_AS_DOUBLE);
+    CHECK(es_schema_map_verdict(400, clash) == ES_MAP_ONE_BY_ONE);
+    CHECK(es_schema_map_verdict(404, "{}") == ES_MAP_FAILED);
+    CHECK(es_schema_map_verdict(500, NULL) == ES_MAP_FAILED);
     es_schema_drop_unsigned_long(sc);
     CHECK(!es_schema_caps(sc)->unsigned_long);
     /* Once dropped, such an answer (to a body made before) still says: put it as double,
      * not field by field (a 64-bit field refused alone would be mapped dynamically). */
-    CHECK(es_schema_map_verdict(sc, 400, no_ul) == ES_MAP_AS_DOUBLE);
-    CHECK(es_schema_map_verdict(sc, 400, clash) == ES_MAP_ONE_BY_ONE);
+    CHECK(es_schema_map_verdict(400, no_ul) == ES_MAP_AS_DOUBLE);
+    CHECK(es_schema_map_verdict(400, clash) == ES_MAP_ONE_BY_ONE);
     es_schema_free(sc);
 
     const char *batch = "{\"properties\":{\"a.b\":{\"type\":\"unsigned_long\"},"
